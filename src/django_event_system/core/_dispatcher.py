@@ -1,0 +1,468 @@
+"""The dispatcher: registers handlers for patterns and delivers events to them.
+
+``Dispatch`` puts the event on the gevent queue of the calling thread and returns at once;
+handlers never run in the caller's stack (unless sync mode is on). ``ClearQueue`` waits until
+everything queued, including what the handlers dispatched meanwhile, has been handled.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import logging
+import re
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar, overload
+
+from ._errors import EmptyEventNameError, HandlerErrors, InvalidEventError
+from ._event import Event
+from ._queue import DEFAULT_POOL_SIZE, GeventQueue, _ThreadLocal
+from ._registry import Handler, PatternRegistry, Registration, describe_handler
+
+__all__ = [
+    "Dispatcher",
+    "ErrorPolicy",
+    "EventDispatcher",
+    "HandlerFailure",
+    "configure",
+    "is_sync",
+]
+
+logger = logging.getLogger("django_event_system")
+
+_E = TypeVar("_E", bound=Event)
+_R = TypeVar("_R")
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+@dataclass(frozen=True)
+class HandlerFailure:
+    """What an error policy callable receives when a handler raises."""
+
+    event_name: str
+    handler: str
+    """The handler as ``module:qualname``."""
+    exception: Exception
+    args: tuple[Any, ...] = field(repr=False)
+    kwargs: dict[str, Any] = field(repr=False)
+
+
+ErrorPolicy = Literal["log", "raise"] | Callable[[HandlerFailure], object]
+"""``"log"`` (the default) logs each failure on the ``django_event_system`` logger; ``"raise"``
+collects the failures and raises them from ``ClearQueue`` (or from ``Dispatch`` in sync mode) as
+a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`."""
+
+
+_live_dispatchers: weakref.WeakSet[EventDispatcher] = weakref.WeakSet()
+
+
+class _GlobalConfig:
+    sync = False
+
+
+_config = _GlobalConfig()
+
+
+def configure(*, sync: bool | None = None) -> None:
+    """Set process-wide defaults for every dispatcher that does not set its own.
+
+    :param sync: run handlers inline, in ``Dispatch``, instead of queueing them. Handy in
+        tests and management commands.
+    """
+    if sync is not None:
+        if not isinstance(sync, bool):
+            raise TypeError(f"sync must be a bool, not {sync!r}")
+        _config.sync = sync
+
+
+def is_sync() -> bool:
+    """Whether the process-wide default is sync mode."""
+    return _config.sync
+
+
+class _EventDecorator(Generic[_E]):
+    """Returned by ``listen(EventClass)``: registers a handler that receives the Event instance."""
+
+    __slots__ = ("_dispatcher", "_event_class", "_options")
+
+    def __init__(self, dispatcher: EventDispatcher, event_class: type[_E], options: dict[str, Any]) -> None:
+        self._dispatcher = dispatcher
+        self._event_class = event_class
+        self._options = options
+
+    def __call__(self, handler: Callable[[_E], _R]) -> Callable[[_E], _R]:
+        self._dispatcher.RegisterHandler(self._event_class, _event_only(handler), **self._options)
+        return handler
+
+
+def _event_only(handler: Callable[[_E], object]) -> Handler:
+    """Adapt a handler that takes the Event instance alone to the ``(name, event)`` convention."""
+
+    def call(name: str, event: _E, *args: Any, **kwargs: Any) -> object:
+        return handler(event)
+
+    call.__event_system_description__ = describe_handler(handler)  # type: ignore[attr-defined]
+    call.__event_system_target__ = handler  # type: ignore[attr-defined]
+    return call
+
+
+class _Interception:
+    __slots__ = ("_dispatcher", "_fn")
+
+    def __init__(
+        self, dispatcher: EventDispatcher, fn: Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool]
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._fn = fn
+
+    def cancel(self) -> None:
+        self._dispatcher._interceptors = tuple(i for i in self._dispatcher._interceptors if i is not self._fn)
+
+
+class EventDispatcher:
+    """Registers handlers for event-name patterns and dispatches events to them.
+
+    The package-wide instance is :data:`Dispatcher`; create your own for an isolated set of
+    handlers and queues.
+
+    :param sync: run handlers inline in ``Dispatch``; ``None`` follows :func:`configure`.
+    :param pool_size: the most events handled at once per thread; 1 handles them strictly in order.
+    :param error_policy: what happens when a handler raises (see :data:`ErrorPolicy`).
+    :param cache_size: how many resolved event names are cached.
+    """
+
+    def __init__(
+        self,
+        *,
+        sync: bool | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        error_policy: ErrorPolicy = "log",
+        cache_size: int = 4096,
+    ) -> None:
+        self.registry = PatternRegistry(cache_size=cache_size)
+        self._queue = GeventQueue(self._deliver, pool_size=pool_size)
+        self.sync = sync
+        self.error_policy = error_policy
+        self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
+        self._errors = _ThreadLocal()
+        _live_dispatchers.add(self)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    @property
+    def sync(self) -> bool | None:
+        """``True``: handlers run inline in ``Dispatch``; ``None``: follow :func:`configure`."""
+        return self._sync
+
+    @sync.setter
+    def sync(self, value: bool | None) -> None:
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"sync must be a bool or None, not {value!r}")
+        self._sync = value
+
+    @property
+    def pool_size(self) -> int:
+        """The most events handled at once per thread."""
+        return self._queue.pool_size
+
+    @pool_size.setter
+    def pool_size(self, value: int) -> None:
+        self._queue.pool_size = value
+
+    @property
+    def error_policy(self) -> ErrorPolicy:
+        """What happens when a handler raises: ``"log"``, ``"raise"`` or a callable."""
+        return self._error_policy
+
+    @error_policy.setter
+    def error_policy(self, value: ErrorPolicy) -> None:
+        if value not in ("log", "raise") and not callable(value):
+            raise ValueError(f"error_policy must be 'log', 'raise' or a callable, not {value!r}")
+        self._error_policy = value
+
+    @contextlib.contextmanager
+    def sync_mode(self, enabled: bool = True) -> Iterator[None]:
+        """Within the block, handlers run inline in ``Dispatch`` (or queued, with ``enabled=False``)."""
+        previous = self._sync
+        self.sync = enabled
+        try:
+            yield
+        finally:
+            self._sync = previous
+
+    # -- registration -----------------------------------------------------------------------
+
+    def RegisterHandler(
+        self,
+        pattern: str | type[Event],
+        handler: Handler,
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+    ) -> Registration:
+        """Call ``handler(name, *args, **kwargs)`` for every event whose name ``pattern`` fully matches.
+
+        :param pattern: a regular expression, or an Event class (its name, matched exactly).
+        :param handler: any callable.
+        :param priority: higher runs first; equal priorities run in registration order.
+        :param once: unregister after the first call.
+        :param weak: hold the handler weakly (for bound methods of objects that may go away).
+        :returns: a :class:`Registration`; ``cancel()`` it (or leave its ``with`` block) to unregister.
+        :raises InvalidPatternError: the pattern is not a valid regular expression.
+        :raises InvalidHandlerError: the handler is not callable.
+        """
+        if isinstance(pattern, type) and issubclass(pattern, Event):
+            pattern = re.escape(pattern.__event_name__)
+        return self.registry.register(pattern, handler, priority=priority, once=once, weak=weak)
+
+    register_handler = RegisterHandler
+
+    @overload
+    def listen(
+        self, target: type[_E], *, priority: int = 0, once: bool = False, weak: bool = False
+    ) -> _EventDecorator[_E]: ...
+
+    @overload
+    def listen(
+        self, target: str, *, priority: int = 0, once: bool = False, weak: bool = False
+    ) -> Callable[[_F], _F]: ...
+
+    def listen(
+        self, target: str | type[Event], *, priority: int = 0, once: bool = False, weak: bool = False
+    ) -> _EventDecorator[Any] | Callable[[_F], _F]:
+        """Register the decorated function as a handler.
+
+        With an Event class the function receives the Event instance alone (and mypy checks its
+        parameter type); with a pattern it receives ``(name, *args, **kwargs)``::
+
+            @Dispatcher.listen(OrderPlaced)
+            def send_receipt(event: OrderPlaced) -> None: ...
+
+            @Dispatcher.listen("orders::.*")
+            def audit(name: str, *args: object, **kwargs: object) -> None: ...
+        """
+        options: dict[str, Any] = {"priority": priority, "once": once, "weak": weak}
+        if isinstance(target, type) and issubclass(target, Event):
+            return _EventDecorator(self, target, options)
+        if not isinstance(target, str):
+            raise TypeError(f"listen() takes an event pattern (str) or an Event class, not {target!r}")
+        self.registry._compile(target)  # fail here, at the decorator, for an invalid pattern
+
+        def decorator(handler: _F) -> _F:
+            self.RegisterHandler(target, handler, **options)
+            return handler
+
+        return decorator
+
+    def Reset(self) -> None:
+        """Unregister every handler and handle nothing that is still queued in this thread."""
+        self.registry.clear()
+        self._queue._state().pending.clear()
+
+    reset = Reset
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    @overload
+    def Dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None: ...
+
+    @overload
+    def Dispatch(self, event: _E, /, *args: Any, **kwargs: Any) -> _E: ...
+
+    def Dispatch(self, event: str | Event, /, *args: Any, **kwargs: Any) -> Event | None:
+        """Queue an event and return at once; its handlers run later, in a worker greenlet.
+
+        ``event`` is an event name, called as ``handler(name, *args, **kwargs)``, or an Event
+        instance, called as ``handler(name, event, *args, **kwargs)`` (which is returned).
+
+        :raises EmptyEventNameError: the name is empty.
+        :raises InvalidEventError: ``event`` is neither a str nor an Event instance.
+        """
+        if type(event) is str:
+            if not event:
+                raise EmptyEventNameError("an event name cannot be empty")
+            name: str = event
+            instance = None
+        else:
+            instance, name, args = self._normalise(event, args)
+        if self._interceptors:
+            for interceptor in self._interceptors:
+                if interceptor(name, args, kwargs, instance):
+                    return instance
+        sync = self._sync
+        if sync is None:
+            sync = _config.sync
+        if sync:
+            self._deliver(name, args, kwargs, instance)
+            if self._error_policy == "raise":
+                self._raise_collected()
+        else:
+            self._queue.put((name, args, kwargs, instance))
+        return instance
+
+    dispatch = Dispatch
+
+    def _normalise(self, event: object, args: tuple[Any, ...]) -> tuple[Event | None, str, tuple[Any, ...]]:
+        if isinstance(event, Event):
+            return event, type(event).__event_name__, (event, *args)
+        if isinstance(event, str):  # a str subclass
+            if not event:
+                raise EmptyEventNameError("an event name cannot be empty")
+            return None, str(event), args
+        if isinstance(event, type) and issubclass(event, Event):
+            raise InvalidEventError(
+                f"Dispatch() takes an Event instance, not the class {event.__name__}; "
+                f"use {event.__name__}.Dispatch(...) to build and dispatch one"
+            )
+        raise InvalidEventError(
+            f"Dispatch() takes an event name (str) or an Event instance, not {event!r} ({type(event).__name__})"
+        )
+
+    def intercept(
+        self, interceptor: Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool]
+    ) -> _Interception:
+        """Call ``interceptor(name, args, kwargs, event)`` for each dispatch, before it is queued.
+
+        When it returns ``True`` the event is not delivered. Used by the testing helpers.
+        Returns a handle whose ``cancel()`` removes the interceptor.
+        """
+        self._interceptors = (*self._interceptors, interceptor)
+        return _Interception(self, interceptor)
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def _deliver(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None) -> None:
+        registry = self.registry
+        callbacks = registry._cache.get(name)
+        if callbacks is None:
+            callbacks = registry.resolve(name)
+        if event is None:
+            for callback in callbacks:
+                try:
+                    callback(name, *args, **kwargs)
+                except Exception as exc:
+                    self._failed(name, callback, exc, args, kwargs)
+        else:
+            for callback in callbacks:
+                try:
+                    callback(name, *args, **kwargs)
+                except Exception as exc:
+                    self._failed(name, callback, exc, args, kwargs)
+                if event._propagation_stopped:
+                    break
+
+    def _failed(
+        self, name: str, callback: Handler, exc: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        handler = describe_handler(callback)
+        policy = self._error_policy
+        if policy == "log":
+            logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
+        elif policy == "raise":
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"raised by handler {handler} while handling event {name!r}")
+            try:
+                errors: list[Exception] = self._errors.list
+            except AttributeError:
+                errors = self._errors.list = []
+            errors.append(exc)
+        else:
+            try:
+                policy(HandlerFailure(name, handler, exc, args, kwargs))
+            except Exception:
+                logger.exception(
+                    "the error policy %r failed for handler %s and event %r; the handler's error was:",
+                    policy,
+                    handler,
+                    name,
+                )
+                logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
+
+    def _raise_collected(self) -> None:
+        errors: list[Exception] | None = getattr(self._errors, "list", None)
+        if errors:
+            self._errors.list = []
+            count = len(errors)
+            raise HandlerErrors(f"{count} event handler{'s' if count > 1 else ''} failed", errors)
+
+    # -- draining ---------------------------------------------------------------------------
+
+    def ClearQueue(self, timeout: float | None = None) -> None:
+        """Handle every queued event and return when all handlers have returned.
+
+        Includes the events that handlers dispatch meanwhile. Drains the calling thread's queue
+        (and the queues that ended threads left behind).
+
+        :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
+        :raises HandlerErrors: under the ``"raise"`` error policy, if handlers failed.
+        :raises QueueUsageError: called from inside the gevent hub.
+        :raises TimeoutError: not drained within ``timeout`` seconds.
+        """
+        self._queue.drain(timeout)
+        self._raise_collected()
+
+    clear_queue = ClearQueue
+    drain = ClearQueue
+
+    @overload
+    def EnsureQueueIsCleared(self, func: _F, /) -> _F: ...
+
+    @overload
+    def EnsureQueueIsCleared(self, func: None = None, /) -> contextlib.AbstractContextManager[None]: ...
+
+    def EnsureQueueIsCleared(self, func: _F | None = None, /) -> _F | contextlib.AbstractContextManager[None]:
+        """Drain the queue after ``func`` returns (as a decorator) or when the block ends.
+
+        ::
+
+            @Dispatcher.EnsureQueueIsCleared
+            def import_orders() -> None: ...
+
+            with Dispatcher.EnsureQueueIsCleared():
+                OrderPlaced.Dispatch(order_id=1)
+        """
+        if func is None:
+            return self._cleared()
+        if not callable(func):
+            raise TypeError(f"EnsureQueueIsCleared decorates a callable, not {func!r}")
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._cleared():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    ensure_queue_is_cleared = EnsureQueueIsCleared
+
+    @contextlib.contextmanager
+    def _cleared(self) -> Iterator[None]:
+        yield
+        self.ClearQueue()
+
+    def pending_count(self) -> int:
+        """How many events wait in this thread's queue."""
+        return self._queue.pending_count()
+
+    def __repr__(self) -> str:
+        return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"
+
+
+Dispatcher = EventDispatcher()
+"""The package-wide dispatcher that the 1.0 API documents."""
+
+Event.dispatcher = Dispatcher
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
+    for dispatcher in list(_live_dispatchers):
+        try:
+            dispatcher.ClearQueue()
+        except Exception:
+            logger.exception("handlers failed while the event queue drained at interpreter exit")

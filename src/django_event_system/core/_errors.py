@@ -1,0 +1,77 @@
+"""The exceptions that django-event-system raises.
+
+The hierarchy::
+
+    EventSystemError                 root; never raised directly
+    ├── InvalidPatternError          (also ValueError) a pattern that is not a valid regex
+    ├── InvalidEventError            (also TypeError) dispatching something that is not an event
+    ├── EmptyEventNameError          (also ValueError) dispatching ""
+    ├── InvalidHandlerError          (also TypeError) registering something that is not callable
+    ├── ListenerDefinitionError      (also TypeError) a malformed EventListener subclass
+    ├── QueueUsageError              (also RuntimeError) draining from where it cannot wait
+    └── HandlerErrors                (also ExceptionGroup) handler failures under the "raise" policy
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+
+if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+    _ExceptionGroup = builtins.ExceptionGroup
+else:  # pragma: no cover - depends on the interpreter
+    from exceptiongroup import ExceptionGroup as _ExceptionGroup
+
+__all__ = [
+    "EmptyEventNameError",
+    "EventSystemError",
+    "HandlerErrors",
+    "InvalidEventError",
+    "InvalidHandlerError",
+    "InvalidPatternError",
+    "ListenerDefinitionError",
+    "QueueUsageError",
+]
+
+
+class EventSystemError(Exception):
+    """Root of the exceptions raised by django-event-system. Do not raise it directly."""
+
+
+class InvalidPatternError(EventSystemError, ValueError):
+    """A pattern given to ``RegisterHandler`` or ``listensFor`` is not a valid regular expression."""
+
+    def __init__(self, pattern: str, error: Exception) -> None:
+        self.pattern = pattern
+        self.error = error
+        super().__init__(
+            f"invalid event pattern {pattern!r}: {error}. Patterns are regular expressions "
+            "matched against the whole event name; escape literal characters with re.escape()."
+        )
+
+
+class InvalidEventError(EventSystemError, TypeError):
+    """``Dispatch`` was given something that is neither an event name nor an Event instance."""
+
+
+class EmptyEventNameError(EventSystemError, ValueError):
+    """An event name is the empty string."""
+
+
+class InvalidHandlerError(EventSystemError, TypeError):
+    """A handler passed for registration is not callable."""
+
+
+class ListenerDefinitionError(EventSystemError, TypeError):
+    """An ``EventListener`` subclass is malformed (missing or wrong ``listensFor``)."""
+
+
+class QueueUsageError(EventSystemError, RuntimeError):
+    """The queue was drained from a place where waiting is impossible (the gevent hub)."""
+
+
+class HandlerErrors(_ExceptionGroup[Exception]):
+    """The exceptions that handlers raised while the queue drained, under the ``"raise"`` policy.
+
+    Each exception carries a note naming the event and the handler.
+    """

@@ -1,0 +1,119 @@
+"""The Event base class: a named event with a typed payload.
+
+An Event class's name is its own ``Name`` attribute, else ``GetPathFromClass(cls)``, and
+``str(EventClass)`` is that name. Annotated fields make the class a dataclass, so its
+``__init__`` (and ``EventClass.Dispatch``) is typed; a hand-written ``__init__`` is kept as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from typing_extensions import ParamSpec, dataclass_transform
+
+from ._names import GetPathFromClass
+
+if TYPE_CHECKING:
+    from ._dispatcher import EventDispatcher
+    from ._registry import Handler, Registration
+
+__all__ = ["Event", "EventMeta"]
+
+_P = ParamSpec("_P")
+_E = TypeVar("_E", bound="Event")
+
+
+@dataclass_transform(eq_default=False)
+class EventMeta(type):
+    """Metaclass of :class:`Event`: makes ``str(EventClass)`` the event name and payloads typed."""
+
+    __event_name__: str
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> EventMeta:
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        own_name = namespace.get("Name")
+        if own_name is not None and (not isinstance(own_name, str) or not own_name):
+            raise TypeError(f"{name}.Name must be a non-empty str, not {own_name!r}")
+        cls.__event_name__ = own_name or GetPathFromClass(cls)
+        # eq=False: events keep identity semantics and stay hashable, as in 1.0.
+        dataclasses.dataclass(eq=False)(cast("type[Any]", cls))
+        return cls
+
+    def __setattr__(cls, attr: str, value: Any) -> None:
+        super().__setattr__(attr, value)
+        if attr == "Name":
+            super().__setattr__("__event_name__", value or GetPathFromClass(cls))
+
+    def __str__(cls) -> str:
+        return cls.__event_name__
+
+    def __repr__(cls) -> str:
+        return f"<Event class {cls.__event_name__!r}>"
+
+
+class Event(metaclass=EventMeta):
+    """Base class for events.
+
+    Subclass it, optionally with typed fields::
+
+        class OrderPlaced(Event):
+            order_id: int
+            total: Decimal
+
+        OrderPlaced.Dispatch(order_id=7, total=Decimal("9.90"))
+
+    ``Name`` sets the event name; without it the name is ``GetPathFromClass(cls)``. ``Name`` is
+    read from the class itself, not inherited, so that a subclass never shares its parent's name.
+    """
+
+    Name: ClassVar[str | None] = None
+    dispatcher: ClassVar[EventDispatcher]
+    """The dispatcher that ``Dispatch`` and ``AddListener`` use; the global ``Dispatcher`` by default."""
+
+    _propagation_stopped: ClassVar[bool] = False
+
+    @classmethod
+    def GetEventName(cls) -> str:
+        """Return this event class's name."""
+        return cls.__event_name__
+
+    get_event_name = GetEventName
+
+    @classmethod
+    def Dispatch(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+        """Build an instance from the arguments, dispatch it and return it.
+
+        Handlers registered with ``RegisterHandler`` receive ``(name, event)``; EventListeners
+        receive the event alone. If the arguments do not fit ``__init__``, the ``TypeError``
+        reaches the caller and nothing is dispatched.
+        """
+        event = cls(*args, **kwargs)
+        event.dispatcher.Dispatch(event)
+        return event
+
+    DispatchAsync = Dispatch
+    dispatch = Dispatch
+
+    @classmethod
+    def AddListener(
+        cls, handler: Handler, *, priority: int = 0, once: bool = False, weak: bool = False
+    ) -> Registration:
+        """Register ``handler`` for this event; it is called as ``handler(name, event)``."""
+        return cls.dispatcher.RegisterHandler(cls, handler, priority=priority, once=once, weak=weak)
+
+    add_listener = AddListener
+
+    def stop_propagation(self) -> None:
+        """Keep the handlers that come after the current one from receiving this event."""
+        # Set through object.__setattr__: a class-level default, set per instance when stopped.
+        object.__setattr__(self, "_propagation_stopped", True)
+
+    @property
+    def propagation_stopped(self) -> bool:
+        """Whether a handler called :meth:`stop_propagation`."""
+        return self._propagation_stopped
+
+    def __str__(self) -> str:
+        return type(self).__event_name__

@@ -1,0 +1,114 @@
+"""The EventListener base class: a class that handles the events it lists in ``listensFor``."""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from typing import Any, ClassVar
+
+from ._dispatcher import Dispatcher, EventDispatcher
+from ._errors import ListenerDefinitionError
+from ._event import Event
+from ._registry import Registration
+
+__all__ = ["EventListener"]
+
+
+class EventListener(abc.ABC):
+    """Subclass it, list what it listens for, and define ``handle``::
+
+        class SendReceipt(EventListener):
+            listensFor = [OrderPlaced, "orders::.*::refunded"]
+
+            def handle(self, event, *args, **kwargs): ...
+
+    The class registers one instance of itself when it is defined. ``handle`` receives the Event
+    instance alone when an Event was dispatched, and ``(name, *args, **kwargs)`` when a name was
+    dispatched. ``handle`` is looked up on every call, so patching it in tests works.
+
+    A base class meant only to be subclassed sets ``abstract = True`` (or leaves an abstract
+    method) and is not registered.
+
+    Class options: ``priority`` (higher runs first), ``dispatcher`` (another
+    :class:`EventDispatcher` than the global one).
+    """
+
+    listensFor: ClassVar[list[str | type[Event]] | tuple[str | type[Event], ...]]
+    priority: ClassVar[int] = 0
+    abstract: ClassVar[bool] = True
+    dispatcher: ClassVar[EventDispatcher] = Dispatcher
+    registrations: ClassVar[tuple[Registration, ...]] = ()
+    """The handles of this class's registrations (empty for an abstract class)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract", False) is True or inspect.isabstract(cls):
+            cls.registrations = ()
+            return
+        cls.abstract = False
+        listens_for = cls.__dict__.get("listensFor")
+        if listens_for is None:
+            raise ListenerDefinitionError(
+                f"{cls.__qualname__}.listensFor must be defined with at least one event "
+                "(an Event class or a pattern string); set abstract = True on a base class "
+                "that is only meant to be subclassed"
+            )
+        if isinstance(listens_for, str) or not isinstance(listens_for, (list, tuple)):
+            raise ListenerDefinitionError(
+                f"{cls.__qualname__}.listensFor must be a list of Event classes and pattern strings, "
+                f"not {listens_for!r}"
+            )
+        if not listens_for:
+            raise ListenerDefinitionError(
+                f"{cls.__qualname__}.listensFor must be defined with at least one event "
+                "(an Event class or a pattern string)"
+            )
+        for target in listens_for:
+            if not (isinstance(target, str) or (isinstance(target, type) and issubclass(target, Event))):
+                raise ListenerDefinitionError(
+                    f"{cls.__qualname__}.listensFor entries must be Event classes or pattern strings, not {target!r}"
+                )
+        if cls.handle is EventListener.handle:
+            raise ListenerDefinitionError(f"{cls.__qualname__} must define handle(self, event, *args, **kwargs)")
+        instance = cls()
+        call = _ListenerCall(instance)
+        registrations: list[Registration] = []
+        try:
+            for target in listens_for:
+                registrations.append(cls.dispatcher.RegisterHandler(target, call, priority=cls.priority))
+        except Exception:
+            for registration in registrations:
+                registration.cancel()
+            raise
+        cls.registrations = tuple(registrations)
+
+    def handle(self, *args: Any, **kwargs: Any) -> Any:
+        """Handle an event: ``handle(event)`` for Event classes, ``handle(name, *args, **kwargs)`` else."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define handle()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``handle`` with the convention of the 1.0 API."""
+        if len(args) > 1 and isinstance(args[1], Event):
+            args = args[1:]
+        return self.handle(*args, **kwargs)
+
+    @classmethod
+    def unregister(cls) -> None:
+        """Remove this class's registrations: it no longer receives events."""
+        for registration in cls.registrations:
+            registration.cancel()
+
+
+class _ListenerCall:
+    """The handler registered for a listener: looks ``handle`` up at every call."""
+
+    __slots__ = ("__event_system_description__", "instance")
+
+    def __init__(self, instance: EventListener) -> None:
+        self.instance = instance
+        self.__event_system_description__ = f"{type(instance).__module__}:{type(instance).__qualname__}.handle"
+
+    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], Event):
+            return self.instance.handle(*args, **kwargs)
+        return self.instance.handle(name, *args, **kwargs)

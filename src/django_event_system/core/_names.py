@@ -1,0 +1,18 @@
+"""Event names: the ``::`` convention and names derived from classes."""
+
+from __future__ import annotations
+
+__all__ = ["GetPathFromClass", "get_path_from_class"]
+
+
+def GetPathFromClass(klass: type) -> str:
+    """Return ``klass``'s dotted path written with ``::``: ``my::app::events::OrderPlaced``.
+
+    ``::`` is used instead of ``.`` because ``.`` is a regex wildcard in patterns.
+    """
+    if not isinstance(klass, type):
+        raise TypeError(f"GetPathFromClass() takes a class, not {klass!r}")
+    return f"{klass.__module__.replace('.', '::')}::{klass.__name__}"
+
+
+get_path_from_class = GetPathFromClass

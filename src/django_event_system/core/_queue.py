@@ -1,0 +1,200 @@
+"""The gevent queue: one queue and a bounded pool of worker greenlets per gevent hub.
+
+gevent has one hub per OS thread, so there is one :class:`_HubState` per thread that dispatched,
+whether or not the process is monkey-patched (the thread-local used here is the original one,
+never gevent's greenlet-local). ``put`` appends to the thread's deque and makes sure a worker
+greenlet will pick the item up; it never runs a handler and never blocks. Workers start when the
+hub gets control: when a monkey-patched server waits on I/O, when :meth:`GeventQueue.drain` waits,
+or at interpreter exit.
+
+A worker takes one item and delivers it; the handlers of that event run in order in that worker.
+When a worker is about to start an item while more are waiting and no other worker is free,
+it starts one more, up to ``pool_size``: events whose handlers wait on I/O are handled
+concurrently, while CPU-bound handlers cost a single extra greenlet per batch. With
+``pool_size=1`` items are handled strictly one after another, in order.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+import gevent.monkey
+from greenlet import getcurrent, greenlet
+
+from ._errors import QueueUsageError
+from ._registry import _is_int
+
+if TYPE_CHECKING:
+    from ._event import Event
+
+__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item"]
+
+DEFAULT_POOL_SIZE = 100
+
+Item = tuple[str, tuple[Any, ...], dict[str, Any], "Event | None"]
+"""A queued event: its name, positional and keyword arguments, and the Event instance if any."""
+
+Deliver = Callable[[str, tuple[Any, ...], dict[str, Any], "Event | None"], None]
+
+# The thread-local of the interpreter, even when gevent has patched ``threading.local`` to be
+# greenlet-local: the queue belongs to the hub, and there is one hub per OS thread.
+_ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
+
+
+class _ThreadSentinel:
+    """Lives in a thread's local storage; when it is collected, that thread has ended."""
+
+    __slots__ = ("__weakref__",)
+
+
+class _HubState:
+    """The queue of one OS thread (one gevent hub)."""
+
+    __slots__ = ("busy", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
+
+    def __init__(self, owner: _ThreadSentinel) -> None:
+        self.pending: collections.deque[Item] = collections.deque()
+        self.workers = 0
+        self.busy = 0
+        self.worker_greenlets: set[greenlet] = set()
+        self.waiters: list[gevent.event.Event] = []
+        self.hub = gevent.get_hub()
+        self.owner = weakref.ref(owner)
+
+    @property
+    def thread_alive(self) -> bool:
+        return self.owner() is not None
+
+    def wake_waiters(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            waiter.set()
+
+
+class GeventQueue:
+    """Queues events per gevent hub and delivers them from worker greenlets.
+
+    :param deliver: called as ``deliver(name, args, kwargs, event)`` for each item, in a worker
+        greenlet; it must not raise.
+    :param pool_size: the most worker greenlets per hub.
+    """
+
+    def __init__(self, deliver: Deliver, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+        self._deliver = deliver
+        self.pool_size = pool_size
+        self._local = _ThreadLocal()
+        self._states: list[_HubState] = []
+        self._states_lock = threading.Lock()
+
+    @property
+    def pool_size(self) -> int:
+        """The most worker greenlets that handle events at once in one thread."""
+        return self._pool_size
+
+    @pool_size.setter
+    def pool_size(self, value: int) -> None:
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"pool_size must be a positive int, not {value!r}")
+        self._pool_size = value
+
+    def _state(self) -> _HubState:
+        try:
+            state: _HubState = self._local.state
+        except AttributeError:
+            sentinel = _ThreadSentinel()
+            state = _HubState(sentinel)
+            self._local.sentinel = sentinel
+            self._local.state = state
+            with self._states_lock:
+                self._states.append(state)
+        return state
+
+    def put(self, item: Item) -> None:
+        """Queue ``item`` in this thread's queue; a worker greenlet will deliver it."""
+        try:
+            state: _HubState = self._local.state
+        except AttributeError:
+            state = self._state()
+        state.pending.append(item)
+        if state.workers == state.busy and state.workers < self._pool_size:
+            self._spawn(state)
+
+    def _spawn(self, state: _HubState) -> None:
+        state.workers += 1
+        state.worker_greenlets.add(gevent.spawn_raw(self._work, state))
+
+    def _work(self, state: _HubState) -> None:
+        pending = state.pending
+        deliver = self._deliver
+        try:
+            while pending:
+                item = pending.popleft()
+                if pending and state.workers == state.busy + 1 and state.workers < self._pool_size:
+                    self._spawn(state)
+                state.busy += 1
+                try:
+                    deliver(*item)
+                finally:
+                    state.busy -= 1
+        finally:
+            state.workers -= 1
+            state.worker_greenlets.discard(getcurrent())
+            if state.waiters:
+                state.wake_waiters()
+
+    def pending_count(self) -> int:
+        """How many events wait in this thread's queue (not counting those being handled)."""
+        return len(self._state().pending)
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Return when this thread's queue is empty and every handler has returned.
+
+        Events that handlers dispatch while the queue drains are handled too, and so are the
+        events left by threads that have ended. Called from a handler, it handles the waiting
+        events in that handler's greenlet and waits for the other workers.
+
+        :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
+        :raises QueueUsageError: called from the gevent hub, which cannot wait.
+        :raises TimeoutError: the queue was not drained within ``timeout`` seconds.
+        """
+        state = self._state()
+        current = getcurrent()
+        if current is state.hub:
+            raise QueueUsageError(
+                "ClearQueue() cannot wait inside the gevent hub (a loop callback); "
+                "call it from a greenlet or the main code instead."
+            )
+        self._adopt_orphans(state)
+        own = 1 if current in state.worker_greenlets else 0
+        pending = state.pending
+        with gevent.Timeout(timeout, TimeoutError(f"the event queue was not drained within {timeout} s")):
+            while True:
+                if own and pending:
+                    self._deliver(*pending.popleft())
+                    continue
+                if not pending and state.workers == own:
+                    return
+                if pending and state.workers == state.busy:
+                    self._spawn(state)
+                waiter = gevent.event.Event()
+                state.waiters.append(waiter)
+                waiter.wait()
+
+    def _adopt_orphans(self, state: _HubState) -> None:
+        """Move the events of threads that ended with a non-empty queue into ``state``."""
+        with self._states_lock:
+            orphans = [other for other in self._states if other is not state and not other.thread_alive]
+            for orphan in orphans:
+                self._states.remove(orphan)
+        for orphan in orphans:
+            if orphan.pending:
+                state.pending.extend(orphan.pending)
+                orphan.pending.clear()
+                if state.workers == state.busy:
+                    self._spawn(state)
