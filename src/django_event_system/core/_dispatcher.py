@@ -76,6 +76,8 @@ def configure(*, sync: bool | None = None) -> None:
         if not isinstance(sync, bool):
             raise TypeError(f"sync must be a bool, not {sync!r}")
         _config.sync = sync
+        for dispatcher in list(_live_dispatchers):
+            dispatcher._update_fast_path()
 
 
 def is_sync() -> bool:
@@ -119,7 +121,9 @@ class _Interception:
         self._fn = fn
 
     def cancel(self) -> None:
-        self._dispatcher._interceptors = tuple(i for i in self._dispatcher._interceptors if i is not self._fn)
+        dispatcher = self._dispatcher
+        dispatcher._interceptors = tuple(i for i in dispatcher._interceptors if i is not self._fn)
+        dispatcher._update_fast_path()
 
 
 class EventDispatcher:
@@ -144,9 +148,10 @@ class EventDispatcher:
     ) -> None:
         self.registry = PatternRegistry(cache_size=cache_size)
         self._queue = GeventQueue(self._deliver, pool_size=pool_size)
+        self._put = self._queue.put
+        self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self.sync = sync
         self.error_policy = error_policy
-        self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self._errors = _ThreadLocal()
         _live_dispatchers.add(self)
 
@@ -162,6 +167,12 @@ class EventDispatcher:
         if value is not None and not isinstance(value, bool):
             raise TypeError(f"sync must be a bool or None, not {value!r}")
         self._sync = value
+        self._update_fast_path()
+
+    def _update_fast_path(self) -> None:
+        """Recompute whether ``Dispatch`` may queue a plain name without further checks."""
+        sync = self._sync if self._sync is not None else _config.sync
+        self._queue_directly = not sync and not self._interceptors
 
     @property
     def pool_size(self) -> int:
@@ -191,7 +202,7 @@ class EventDispatcher:
         try:
             yield
         finally:
-            self._sync = previous
+            self.sync = previous
 
     # -- registration -----------------------------------------------------------------------
 
@@ -282,6 +293,10 @@ class EventDispatcher:
         :raises EmptyEventNameError: the name is empty.
         :raises InvalidEventError: ``event`` is neither a str nor an Event instance.
         """
+        if self._queue_directly and type(event) is str and event:
+            # The hot path: a plain name, queued mode, nothing intercepting.
+            self._put((event, args, kwargs, None))
+            return None
         if type(event) is str:
             if not event:
                 raise EmptyEventNameError("an event name cannot be empty")
@@ -301,7 +316,7 @@ class EventDispatcher:
             if self._error_policy == "raise":
                 self._raise_collected()
         else:
-            self._queue.put((name, args, kwargs, instance))
+            self._put((name, args, kwargs, instance))
         return instance
 
     dispatch = Dispatch
@@ -331,6 +346,7 @@ class EventDispatcher:
         Returns a handle whose ``cancel()`` removes the interceptor.
         """
         self._interceptors = (*self._interceptors, interceptor)
+        self._update_fast_path()
         return _Interception(self, interceptor)
 
     # -- delivery ---------------------------------------------------------------------------

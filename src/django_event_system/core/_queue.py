@@ -8,10 +8,11 @@ hub gets control: when a monkey-patched server waits on I/O, when :meth:`GeventQ
 or at interpreter exit.
 
 A worker takes one item and delivers it; the handlers of that event run in order in that worker.
-When a worker is about to start an item while more are waiting and no other worker is free,
-it starts one more, up to ``pool_size``: events whose handlers wait on I/O are handled
-concurrently, while CPU-bound handlers cost a single extra greenlet per batch. With
-``pool_size=1`` items are handled strictly one after another, in order.
+Whenever a worker takes an item it makes sure a check is scheduled on the hub. The hub runs that
+check only when some greenlet yields: if a handler waits on I/O while items are still waiting,
+the check starts one more worker, up to ``pool_size``. So events whose handlers wait on I/O are
+handled concurrently, while CPU-bound handlers, which never yield, cost nothing per event beyond
+one flag test. With ``pool_size=1`` items are handled strictly one after another, in order.
 """
 
 from __future__ import annotations
@@ -56,12 +57,13 @@ class _ThreadSentinel:
 class _HubState:
     """The queue of one OS thread (one gevent hub)."""
 
-    __slots__ = ("busy", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
+    __slots__ = ("armed", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
 
     def __init__(self, owner: _ThreadSentinel) -> None:
         self.pending: collections.deque[Item] = collections.deque()
         self.workers = 0
-        self.busy = 0
+        # True while a growth check is scheduled on the hub (see GeventQueue._grow).
+        self.armed = False
         self.worker_greenlets: set[greenlet] = set()
         self.waiters: list[gevent.event.Event] = []
         self.hub = gevent.get_hub()
@@ -122,7 +124,21 @@ class GeventQueue:
         except AttributeError:
             state = self._state()
         state.pending.append(item)
-        if state.workers == state.busy and state.workers < self._pool_size:
+        if not state.armed:
+            self._arm(state)
+
+    def _arm(self, state: _HubState) -> None:
+        state.armed = True
+        state.hub.loop.run_callback(self._grow, state)
+
+    def _grow(self, state: _HubState) -> None:
+        """Runs in the hub: start a worker if items wait and the pool has room.
+
+        The hub only gets here when every other greenlet is waiting or done, so items that are
+        still pending now have no free worker to take them.
+        """
+        state.armed = False
+        if state.pending and state.workers < self._pool_size:
             self._spawn(state)
 
     def _spawn(self, state: _HubState) -> None:
@@ -135,13 +151,9 @@ class GeventQueue:
         try:
             while pending:
                 item = pending.popleft()
-                if pending and state.workers == state.busy + 1 and state.workers < self._pool_size:
-                    self._spawn(state)
-                state.busy += 1
-                try:
-                    deliver(*item)
-                finally:
-                    state.busy -= 1
+                if not state.armed:
+                    self._arm(state)
+                deliver(*item)
         finally:
             state.workers -= 1
             state.worker_greenlets.discard(getcurrent())
@@ -180,7 +192,7 @@ class GeventQueue:
                     continue
                 if not pending and state.workers == own:
                     return
-                if pending and state.workers == state.busy:
+                if pending and state.workers == 0:
                     self._spawn(state)
                 waiter = gevent.event.Event()
                 state.waiters.append(waiter)
@@ -196,5 +208,5 @@ class GeventQueue:
             if orphan.pending:
                 state.pending.extend(orphan.pending)
                 orphan.pending.clear()
-                if state.workers == state.busy:
-                    self._spawn(state)
+                if not state.armed:
+                    self._arm(state)
