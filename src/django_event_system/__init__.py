@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 from .core import (
+    CascadeDepthError,
     Dispatcher,
     EmptyEventNameError,
     ErrorPolicy,
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CascadeDepthError",
     "Dispatcher",
     "EmptyEventNameError",
     "ErrorPolicy",

@@ -5,6 +5,7 @@ Nothing in this package imports Django; it works in any Python program.
 
 from ._dispatcher import Dispatcher, ErrorPolicy, EventDispatcher, HandlerFailure, configure, is_sync
 from ._errors import (
+    CascadeDepthError,
     EmptyEventNameError,
     EventSystemError,
     HandlerErrors,
@@ -20,6 +21,7 @@ from ._names import GetPathFromClass, get_path_from_class
 from ._registry import Handler, PatternRegistry, Registration, describe_handler
 
 __all__ = [
+    "CascadeDepthError",
     "Dispatcher",
     "EmptyEventNameError",
     "ErrorPolicy",

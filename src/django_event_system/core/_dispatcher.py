@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._errors import EmptyEventNameError, HandlerErrors, InvalidEventError
+from ._context import delivery_depth
+from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, InvalidEventError
 from ._event import Event
+from ._mocking import EventTarget, expect, mocks_dispatch
 from ._queue import DEFAULT_POOL_SIZE, GeventQueue, _ThreadLocal
-from ._registry import Handler, PatternRegistry, Registration, describe_handler
+from ._registry import Handler, PatternRegistry, Registration, _is_int, describe_handler
 
 __all__ = [
     "Dispatcher",
@@ -55,6 +57,11 @@ ErrorPolicy = Literal["log", "raise"] | Callable[[HandlerFailure], object]
 collects the failures and raises them from ``ClearQueue`` (or from ``Dispatch`` in sync mode) as
 a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`."""
 
+
+_depth_get = delivery_depth.get
+
+DEFAULT_MAX_DEPTH = 100
+"""How deep a cascade of events dispatched by handlers may go before :class:`CascadeDepthError`."""
 
 _live_dispatchers: weakref.WeakSet[EventDispatcher] = weakref.WeakSet()
 
@@ -136,6 +143,10 @@ class EventDispatcher:
     :param pool_size: the most events handled at once per thread; 1 handles them strictly in order.
     :param error_policy: what happens when a handler raises (see :data:`ErrorPolicy`).
     :param cache_size: how many resolved event names are cached.
+    :param max_depth: how deep a cascade (handlers dispatching events whose handlers dispatch
+        events...) may go; deeper, ``Dispatch`` raises :class:`CascadeDepthError` in the handler
+        that dispatched, which the error policy reports. This stops a handler that dispatches the
+        event it handles from looping forever.
     """
 
     def __init__(
@@ -145,6 +156,7 @@ class EventDispatcher:
         pool_size: int = DEFAULT_POOL_SIZE,
         error_policy: ErrorPolicy = "log",
         cache_size: int = 4096,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.registry = PatternRegistry(cache_size=cache_size)
         self._queue = GeventQueue(self._deliver, pool_size=pool_size)
@@ -152,6 +164,7 @@ class EventDispatcher:
         self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self.sync = sync
         self.error_policy = error_policy
+        self.max_depth = max_depth
         self._errors = _ThreadLocal()
         _live_dispatchers.add(self)
 
@@ -182,6 +195,17 @@ class EventDispatcher:
     @pool_size.setter
     def pool_size(self, value: int) -> None:
         self._queue.pool_size = value
+
+    @property
+    def max_depth(self) -> int:
+        """How deep a cascade of events dispatched by handlers may go."""
+        return self._max_depth
+
+    @max_depth.setter
+    def max_depth(self, value: int) -> None:
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"max_depth must be a positive int, not {value!r}")
+        self._max_depth = value
 
     @property
     def error_policy(self) -> ErrorPolicy:
@@ -293,8 +317,8 @@ class EventDispatcher:
         :raises EmptyEventNameError: the name is empty.
         :raises InvalidEventError: ``event`` is neither a str nor an Event instance.
         """
-        if self._queue_directly and type(event) is str and event:
-            # The hot path: a plain name, queued mode, nothing intercepting.
+        if self._queue_directly and type(event) is str and event and not _depth_get():
+            # The hot path: a plain name from application code, queued mode, nothing intercepting.
             self._put((event, args, kwargs, None))
             return None
         if type(event) is str:
@@ -308,13 +332,22 @@ class EventDispatcher:
             for interceptor in self._interceptors:
                 if interceptor(name, args, kwargs, instance):
                     return instance
+        depth = _depth_get()
+        if depth >= self._max_depth:
+            raise CascadeDepthError(
+                f"event {name!r} was dispatched at cascade depth {depth + 1}, beyond max_depth="
+                f"{self._max_depth}: a handler probably dispatches the event it handles, directly or "
+                "through other events. If the cascade is intended, raise the dispatcher's max_depth."
+            )
         sync = self._sync
         if sync is None:
             sync = _config.sync
         if sync:
-            self._deliver(name, args, kwargs, instance)
+            self._deliver(name, args, kwargs, instance, depth + 1)
             if self._error_policy == "raise":
                 self._raise_collected()
+        elif depth:
+            self._put((name, args, kwargs, instance, depth + 1))
         else:
             self._put((name, args, kwargs, instance))
         return instance
@@ -351,7 +384,17 @@ class EventDispatcher:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def _deliver(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None) -> None:
+    def _deliver(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None, depth: int = 0
+    ) -> None:
+        if depth:
+            # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
+            token = delivery_depth.set(depth)
+            try:
+                self._deliver(name, args, kwargs, event)
+            finally:
+                delivery_depth.reset(token)
+            return
         registry = self.registry
         callbacks = registry._cache.get(name)
         if callbacks is None:
@@ -463,6 +506,29 @@ class EventDispatcher:
     def pending_count(self) -> int:
         """How many events wait in this thread's queue."""
         return self._queue.pending_count()
+
+    # -- testing (the machinery lives in _mocking) -------------------------------------------
+
+    def MocksDispatch(self, func: _F, /) -> _F:
+        """Decorate a test (a ``TestCase`` method, a pytest function, an ``async def`` test) to mock dispatch.
+
+        Inside it, :meth:`Expect` marks events as expected: they are recorded and not delivered.
+        When the test returns, the queue is drained, the handlers registered during the test are
+        unregistered (the others stay, in their order), and the test fails with an
+        ``AssertionError`` naming every expected event that was not dispatched.
+        """
+        return mocks_dispatch(self, func)
+
+    mocks_dispatch = MocksDispatch
+
+    def Expect(self, target: EventTarget) -> None:
+        """Expect ``target`` (an event name, a compiled regex or an Event class) in this mocked test.
+
+        :raises MockUsageError: no test decorated with :meth:`MocksDispatch` is running.
+        """
+        expect(self, target)
+
+    expect = Expect
 
     def __repr__(self) -> str:
         return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"

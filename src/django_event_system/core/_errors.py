@@ -9,6 +9,7 @@ The hierarchy::
     ├── InvalidHandlerError          (also TypeError) registering something that is not callable
     ├── ListenerDefinitionError      (also TypeError) a malformed EventListener subclass
     ├── QueueUsageError              (also RuntimeError) draining from where it cannot wait
+    ├── CascadeDepthError            (also RecursionError) handlers dispatching events too deep
     └── HandlerErrors                (also ExceptionGroup) handler failures under the "raise" policy
 """
 
@@ -23,6 +24,7 @@ else:  # pragma: no cover - depends on the interpreter
     from exceptiongroup import ExceptionGroup as _ExceptionGroup
 
 __all__ = [
+    "CascadeDepthError",
     "EmptyEventNameError",
     "EventSystemError",
     "HandlerErrors",
@@ -68,6 +70,10 @@ class ListenerDefinitionError(EventSystemError, TypeError):
 
 class QueueUsageError(EventSystemError, RuntimeError):
     """The queue was drained from a place where waiting is impossible (the gevent hub)."""
+
+
+class CascadeDepthError(EventSystemError, RecursionError):
+    """A handler dispatched an event deeper in a cascade than the dispatcher's ``max_depth``."""
 
 
 class HandlerErrors(_ExceptionGroup[Exception]):

@@ -28,6 +28,7 @@ import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
+from ._context import delivery_depth
 from ._errors import QueueUsageError
 from ._registry import _is_int
 
@@ -38,10 +39,14 @@ __all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item"]
 
 DEFAULT_POOL_SIZE = 100
 
-Item = tuple[str, tuple[Any, ...], dict[str, Any], "Event | None"]
-"""A queued event: its name, positional and keyword arguments, and the Event instance if any."""
+Item = (
+    tuple[str, tuple[Any, ...], dict[str, Any], "Event | None"]
+    | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int]
+)
+"""A queued event: its name, positional and keyword arguments, the Event instance if any, and
+its cascade depth when it was dispatched by a handler."""
 
-Deliver = Callable[[str, tuple[Any, ...], dict[str, Any], "Event | None"], None]
+Deliver = Callable[..., None]
 
 # The thread-local of the interpreter, even when gevent has patched ``threading.local`` to be
 # greenlet-local: the queue belongs to the hub, and there is one hub per OS thread.
@@ -82,8 +87,8 @@ class _HubState:
 class GeventQueue:
     """Queues events per gevent hub and delivers them from worker greenlets.
 
-    :param deliver: called as ``deliver(name, args, kwargs, event)`` for each item, in a worker
-        greenlet; it must not raise.
+    :param deliver: called as ``deliver(*item)`` for each item, in a worker greenlet; it must not
+        raise.
     :param pool_size: the most worker greenlets per hub.
     """
 
@@ -148,6 +153,8 @@ class GeventQueue:
     def _work(self, state: _HubState) -> None:
         pending = state.pending
         deliver = self._deliver
+        # The worker's own context: handlers it runs are at depth 1 unless an item says deeper.
+        delivery_depth.set(1)
         try:
             while pending:
                 item = pending.popleft()
