@@ -146,8 +146,10 @@ def suggest_name(matcher: EventMatcher, records: Iterable[RecordedEvent]) -> str
     if name is None:
         return ""
     if isinstance(matcher.target, type) and any(record.name == name for record in records):
-        return f" (dispatched as the name {name!r}, not as an instance of {matcher.target!s})"
-    close = difflib.get_close_matches(name, list(dict.fromkeys(record.name for record in records)), n=1)
+        return f" (dispatched as the name {name!r}, not as an instance of {matcher.target.__qualname__})"
+    # Higher than difflib's 0.6: event names share long prefixes (``orders::``), which make
+    # different events look alike; 0.85 still catches a swapped or missing letter.
+    close = difflib.get_close_matches(name, list(dict.fromkeys(record.name for record in records)), n=1, cutoff=0.85)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -277,6 +279,7 @@ class MockSession:
 
     def verify(self) -> None:
         """Raise :class:`AssertionError` naming every expected event that was not dispatched."""
+        __tracebackhide__ = True  # pytest shows the test's frame, not this one
         missing = self.missing()
         if not missing:
             return
@@ -302,6 +305,7 @@ class MockSession:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        __tracebackhide__ = True
         try:
             # Still observing: events that handlers dispatch while the queue drains count too.
             drain_quietly(self.dispatcher, failed=exc_type is not None)
