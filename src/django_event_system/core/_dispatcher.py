@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -334,11 +334,7 @@ class EventDispatcher:
                     return instance
         depth = _depth_get()
         if depth >= self._max_depth:
-            raise CascadeDepthError(
-                f"event {name!r} was dispatched at cascade depth {depth + 1}, beyond max_depth="
-                f"{self._max_depth}: a handler probably dispatches the event it handles, directly or "
-                "through other events. If the cascade is intended, raise the dispatcher's max_depth."
-            )
+            raise self._cascade_error(name, depth)
         sync = self._sync
         if sync is None:
             sync = _config.sync
@@ -353,6 +349,62 @@ class EventDispatcher:
         return instance
 
     dispatch = Dispatch
+
+    def _cascade_error(self, name: str, depth: int) -> CascadeDepthError:
+        return CascadeDepthError(
+            f"event {name!r} was dispatched at cascade depth {depth + 1}, beyond max_depth="
+            f"{self._max_depth}: a handler probably dispatches the event it handles, directly or "
+            "through other events. If the cascade is intended, raise the dispatcher's max_depth."
+        )
+
+    def deliver_to(
+        self,
+        callbacks: Sequence[Handler],
+        name: str,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        intercept: bool = True,
+    ) -> bool:
+        """Queue the event ``name`` for ``callbacks`` alone, whichever patterns match the name.
+
+        For adapters that route an event themselves: the Django adapter hands model events to
+        after-commit handlers this way once the transaction commits. Each callback is called as
+        ``callback(name, *args, **kwargs)``, in order, in a worker greenlet; sync mode, the
+        cascade depth, the error policy and ``ClearQueue`` apply as for :meth:`Dispatch`.
+
+        :param intercept: show the event to the interceptors (the testing helpers) first, as
+            ``Dispatch`` does; ``False`` for the rest of an event that they have already seen.
+        :returns: ``False`` when an interceptor took the event (nothing is queued), else ``True``.
+        :raises EmptyEventNameError: the name is empty.
+        """
+        if not name:
+            raise EmptyEventNameError("an event name cannot be empty")
+        if kwargs is None:
+            kwargs = {}
+        if intercept:
+            for interceptor in self._interceptors:
+                if interceptor(name, args, kwargs, None):
+                    return False
+        if not callbacks:
+            return True
+        depth = _depth_get()
+        if depth >= self._max_depth:
+            raise self._cascade_error(name, depth)
+        # An empty name marks the item: _deliver takes the callbacks and the name from its args.
+        packed = (tuple(callbacks), name, args)
+        sync = self._sync
+        if sync is None:
+            sync = _config.sync
+        if sync:
+            self._deliver("", packed, kwargs, None, depth + 1)
+            if self._error_policy == "raise":
+                self._raise_collected()
+        elif depth:
+            self._put(("", packed, kwargs, None, depth + 1))
+        else:
+            self._put(("", packed, kwargs, None))
+        return True
 
     def _normalise(self, event: object, args: tuple[Any, ...]) -> tuple[Event | None, str, tuple[Any, ...]]:
         if isinstance(event, Event):
@@ -398,7 +450,10 @@ class EventDispatcher:
         registry = self.registry
         callbacks = registry._cache.get(name)
         if callbacks is None:
-            callbacks = registry.resolve(name)
+            if name:
+                callbacks = registry.resolve(name)
+            else:  # an item from deliver_to(): its callbacks and event name travel in its args
+                callbacks, name, args = args
         if event is None:
             for callback in callbacks:
                 try:

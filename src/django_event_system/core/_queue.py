@@ -18,6 +18,7 @@ one flag test. With ``pool_size=1`` items are handled strictly one after another
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -35,7 +36,9 @@ from ._registry import _is_int
 if TYPE_CHECKING:
     from ._event import Event
 
-__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item"]
+__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item", "add_worker_exit_hook"]
+
+logger = logging.getLogger("django_event_system")
 
 DEFAULT_POOL_SIZE = 100
 
@@ -51,6 +54,38 @@ Deliver = Callable[..., None]
 # The thread-local of the interpreter, even when gevent has patched ``threading.local`` to be
 # greenlet-local: the queue belongs to the hub, and there is one hub per OS thread.
 _ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
+
+_worker_exit_hooks: tuple[Callable[[], object], ...] = ()
+
+
+def add_worker_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
+    """Call ``hook()`` in each worker greenlet when it has no more events to handle, before it ends.
+
+    Once per batch of events, never per event. Frameworks use it to release what handlers took
+    in the worker's own context, like the database connections of a greenlet-local connection
+    handler. The worker still counts as running while its hooks run, so ``ClearQueue`` waits for
+    them. A hook that raises is logged and the others still run.
+
+    :returns: a function that removes the hook.
+    """
+    global _worker_exit_hooks
+    if not callable(hook):
+        raise TypeError(f"a worker exit hook must be callable, not {hook!r}")
+    _worker_exit_hooks = (*_worker_exit_hooks, hook)
+
+    def remove() -> None:
+        global _worker_exit_hooks
+        _worker_exit_hooks = tuple(h for h in _worker_exit_hooks if h is not hook)
+
+    return remove
+
+
+def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:
+            logger.exception("the worker exit hook %r failed", hook)
 
 
 class _ThreadSentinel:
@@ -162,8 +197,14 @@ class GeventQueue:
                     self._arm(state)
                 deliver(*item)
         finally:
+            hooks = _worker_exit_hooks
+            if hooks:
+                _run_worker_exit_hooks(hooks)
             state.workers -= 1
             state.worker_greenlets.discard(getcurrent())
+            if hooks and state.pending and not state.armed:
+                # Events queued while a hook waited may have found the pool full: look again.
+                self._arm(state)
             if state.waiters:
                 state.wake_waiters()
 
