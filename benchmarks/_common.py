@@ -1,0 +1,122 @@
+"""What the measuring modules share: the timing loop, the handler's tally, arguments and output.
+
+Standard library only: the 1.0.1 environment, which has neither this package nor its
+dependencies, imports this module too.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.metadata
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+BATCH = 1000
+"""Events per batch: dispatch this many, then drain. Big enough to amortise the drain, small
+enough that the garbage collector does not dominate (one giant batch would)."""
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long to measure: the full run, or a quick smoke run whose figures are only indicative."""
+
+    quick: bool
+    repeats: int
+    """Samples per measurement; the best one is reported."""
+    target_ns: int
+    """Roughly how long one sample lasts."""
+
+    @classmethod
+    def from_quick(cls, quick: bool) -> Settings:
+        """The settings of a full run, or of a quick one."""
+        if quick:
+            return cls(quick=True, repeats=3, target_ns=10_000_000)
+        return cls(quick=False, repeats=7, target_ns=60_000_000)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The samples of one measurement, in nanoseconds per event, and how many events were timed."""
+
+    samples: list[float]
+    events: int
+    """Every event the batch function produced, warm-up and calibration included."""
+
+    def as_json(self, handled: int) -> JSON:
+        """The JSON form, with the number of handler calls to check against ``events``."""
+        return {"samples": self.samples, "dispatched": self.events, "handled": handled}
+
+
+class Tally:
+    """Counts handler calls, so that each measurement can prove every event was handled."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+
+def ns_per_event(batch: Callable[[], None], settings: Settings, *, events_per_batch: int = BATCH) -> Timing:
+    """Time ``batch`` (which handles ``events_per_batch`` events) and return ns per event per sample.
+
+    One call warms up and calibrates; then each sample runs as many calls as fill about
+    ``settings.target_ns``, after a garbage collection so that no sample pays for the last one's
+    garbage. The garbage collector stays on while timing: users do not turn it off.
+    """
+    start = time.perf_counter_ns()
+    batch()
+    one_call = max(time.perf_counter_ns() - start, 1)
+    calls = max(1, round(settings.target_ns / one_call))
+    samples: list[float] = []
+    for _ in range(settings.repeats):
+        gc.collect()
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            batch()
+        elapsed = time.perf_counter_ns() - start
+        samples.append(elapsed / (calls * events_per_batch))
+    return Timing(samples, (1 + calls * settings.repeats) * events_per_batch)
+
+
+def progress(message: str) -> None:
+    """Say what is being measured, on stderr (stdout carries the JSON)."""
+    print(f"    {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str], sections: Iterable[str]) -> tuple[list[str], Settings]:
+    """``[--quick] SECTION...`` -> the sections to run (all when none is named) and the settings."""
+    known = list(sections)
+    quick = "--quick" in argv
+    chosen = [arg for arg in argv if arg != "--quick"]
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {unknown!r}; choose from {known!r}")
+    return chosen or known, Settings.from_quick(quick)
+
+
+def describe_environment(distributions: Iterable[str]) -> JSON:
+    """The interpreter and the versions of ``distributions`` installed in it."""
+    versions: dict[str, str] = {}
+    for name in distributions:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "versions": versions,
+    }
+
+
+def emit(environment: JSON, results: JSON) -> None:
+    """Print the results as one JSON document on stdout, for ``benchmarks.run``."""
+    json.dump({"environment": environment, "results": results}, sys.stdout)
+    sys.stdout.write("\n")

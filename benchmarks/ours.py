@@ -1,0 +1,201 @@
+"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory.
+
+Run by ``benchmarks.run`` in ``.venv-bench``: ``python -m benchmarks.ours [--quick] [SECTION...]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import gevent
+
+from django_event_system import Dispatcher, EventDispatcher
+
+from ._common import BATCH, JSON, Settings, Tally, describe_environment, emit, ns_per_event, parse_args, progress
+
+PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
+"""How many non-matching patterns are registered besides the one that matches."""
+
+
+def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
+    def handler(name: str, value: int) -> None:
+        tally.calls += 1
+
+    return handler
+
+
+def _never_called(name: str, *args: object) -> None:
+    raise AssertionError(f"a pattern that should not match {name!r} did")
+
+
+def queued(settings: Settings) -> JSON:
+    """``Dispatcher.Dispatch`` x1000 then ``Dispatcher.ClearQueue()``, one handler."""
+    tally = Tally()
+    with Dispatcher.RegisterHandler("bench::one", _counting_handler(tally)):
+
+        def batch() -> None:
+            for i in range(BATCH):
+                Dispatcher.Dispatch("bench::one", i)
+            Dispatcher.ClearQueue()
+
+        timing = ns_per_event(batch, settings)
+    return timing.as_json(tally.calls)
+
+
+def sync(settings: Settings) -> JSON:
+    """``Dispatch`` on an ``EventDispatcher(sync=True)``: the handler runs inline, no queue."""
+    tally = Tally()
+    dispatcher = EventDispatcher(sync=True)
+    dispatcher.RegisterHandler("bench::one", _counting_handler(tally))
+
+    def batch() -> None:
+        for i in range(BATCH):
+            dispatcher.Dispatch("bench::one", i)
+
+    return ns_per_event(batch, settings).as_json(tally.calls)
+
+
+def scaling(settings: Settings) -> JSON:
+    """Queued dispatch + drain of a name seen before, with K non-matching regex patterns registered."""
+    results: JSON = {}
+    for count in PATTERN_COUNTS:
+        tally = Tally()
+        dispatcher = EventDispatcher()
+        start = time.perf_counter()
+        for k in range(count):
+            dispatcher.RegisterHandler(f"noise::{k}::(.*)", _never_called)
+        dispatcher.RegisterHandler("bench::(.*)", _counting_handler(tally))
+        registration_s = time.perf_counter() - start
+        progress(f"{count} patterns registered in {registration_s:.2f} s")
+
+        def batch(dispatcher: EventDispatcher = dispatcher) -> None:
+            for i in range(BATCH):
+                dispatcher.Dispatch("bench::one", i)
+            dispatcher.ClearQueue()
+
+        timing = ns_per_event(batch, settings)
+        results[str(count)] = {**timing.as_json(tally.calls), "registration_s": registration_s}
+        dispatcher.Reset()
+    return results
+
+
+def cache(settings: Settings) -> JSON:
+    """Dispatch 100,000 distinct names (ids in them): the resolution cache must stay bounded."""
+    names = 10_000 if settings.quick else 100_000
+    tally = Tally()
+    dispatcher = EventDispatcher()
+    dispatcher.RegisterHandler(r"order::(\d+)::paid", _counting_handler(tally))
+    dispatcher.Dispatch("order::0::paid", 0)
+    dispatcher.ClearQueue()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for start in range(1, names + 1, BATCH):
+        for i in range(start, start + BATCH):
+            dispatcher.Dispatch(f"order::{i}::paid", i)
+        dispatcher.ClearQueue()
+    gc.collect()
+    after, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "names": names,
+        "dispatched": names,
+        "handled": tally.calls - 1,
+        "cached_names": dispatcher.registry.cached_names(),
+        "cache_size": dispatcher.registry.cache_size,
+        "retained_bytes": after - before,
+        "peak_bytes": peak - before,
+    }
+
+
+def io(settings: Settings) -> JSON:
+    """1,000 events whose handler waits on cooperative I/O (``gevent.sleep(0.05)``): time to drain."""
+    events = 1000
+    tally = Tally()
+    dispatcher = EventDispatcher()
+
+    def handler(name: str, value: int) -> None:
+        gevent.sleep(0.05)
+        tally.calls += 1
+
+    dispatcher.RegisterHandler("bench::io", handler)
+    samples: list[float] = []
+    for _ in range(2 if settings.quick else 3):
+        start = time.perf_counter()
+        for i in range(events):
+            dispatcher.Dispatch("bench::io", i)
+        dispatcher.ClearQueue()
+        samples.append(time.perf_counter() - start)
+    return {
+        "events": events,
+        "sleep_s": 0.05,
+        "samples_s": samples,
+        "dispatched": events * len(samples),
+        "handled": tally.calls,
+        "pool_size": dispatcher.pool_size,
+    }
+
+
+def memory(settings: Settings) -> JSON:
+    """Bytes a queued, not yet handled, event costs beyond its arguments (``tracemalloc``)."""
+    events = 100_000
+    tally = Tally()
+    with Dispatcher.RegisterHandler("bench::one", _counting_handler(tally)):
+        Dispatcher.Dispatch("bench::one", -1)  # the thread's queue and worker exist from here on
+        Dispatcher.ClearQueue()
+
+        # The payload alone: the same args tuples, kept alive in slots allocated beforehand.
+        slots: list[object] = [None] * events
+        gc.collect()
+        tracemalloc.start()
+        for i in range(events):
+            slots[i] = (i,)
+        payload = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        del slots
+
+        gc.collect()
+        tracemalloc.start()
+        for i in range(events):
+            Dispatcher.Dispatch("bench::one", i)
+        total = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        pending = Dispatcher.pending_count()
+        Dispatcher.ClearQueue()
+    return {
+        "events": events,
+        "pending": pending,
+        "dispatched": events,
+        "handled": tally.calls - 1,
+        "total_per_event": total / events,
+        "payload_per_event": payload / events,
+        "overhead_per_event": (total - payload) / events,
+    }
+
+
+SECTIONS: dict[str, Callable[[Settings], JSON]] = {
+    "queued": queued,
+    "sync": sync,
+    "scaling": scaling,
+    "cache": cache,
+    "io": io,
+    "memory": memory,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Run the named sections (all by default) and print their results as JSON."""
+    chosen, settings = parse_args(argv, SECTIONS)
+    results: JSON = {}
+    for name in chosen:
+        progress(f"django-event-system: {name}")
+        results[name] = SECTIONS[name](settings)
+    emit(describe_environment(["django-event-system", "django", "gevent", "greenlet"]), results)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,439 @@
+"""Runs every benchmark in its environment, compares the figures and writes the report.
+
+``scripts/bench`` sets up the environments and calls ``python -m benchmarks.run --seed-python
+.venv-seed/bin/python``. The measuring modules run as subprocesses: this package and its peers in
+this interpreter's environment, 1.0.1 in its own. The per-event measurements run in rounds that
+alternate the libraries, so that a slow moment of the machine does not favour one of them; each
+figure is the best sample of all rounds. Ratios compare figures of this one run only.
+
+Writes ``benchmarks/results.md`` (the tables and the machine) and ``benchmarks/patterns.png``
+(cost per event against registered patterns); a ``--quick`` run writes nothing unless given
+``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._common import JSON
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def run_module(python: str, module: str, sections: Sequence[str], *, quick: bool) -> JSON:
+    """Run ``python -m benchmarks.<module> SECTION...`` and return the JSON it prints."""
+    command = [python, "-m", f"benchmarks.{module}", *(["--quick"] if quick else []), *sections]
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {completed.returncode}")
+    print(f"    ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+    result: JSON = json.loads(completed.stdout)
+    return result
+
+
+def merge(into: JSON, new: JSON) -> None:
+    """Merge one module's results into ``into``: samples of repeated sections add up."""
+    into.setdefault("environment", new["environment"])
+    results: JSON = into.setdefault("results", {})
+    for section, value in new["results"].items():
+        previous = results.get(section)
+        if previous is None:
+            results[section] = value
+        else:
+            previous["samples"] += value["samples"]
+            previous["dispatched"] += value["dispatched"]
+            previous["handled"] += value["handled"]
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def best(section: JSON) -> float:
+    """The best (lowest) ns per event of a timed section."""
+    return float(min(section["samples"]))
+
+
+def fmt_ns(ns: float) -> str:
+    """A cost per event, in the unit that keeps three significant figures readable."""
+    if ns < 10_000:
+        return f"{ns:,.0f} ns"
+    if ns < 10_000_000:
+        return f"{ns / 1000:,.1f} µs"
+    return f"{ns / 1_000_000:,.2f} ms"
+
+
+def fmt_bytes(count: float) -> str:
+    """A memory size in bytes, KiB or MiB."""
+    if count < 10_000:
+        return f"{count:,.0f} B"
+    if count < 10 * 1024 * 1024:
+        return f"{count / 1024:,.0f} KiB"
+    return f"{count / 1024 / 1024:,.1f} MiB"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the main table."""
+
+    number: str
+    measurement: str
+    ours: str
+    peer: str
+    ratio: str
+    goal: str = ""
+    met: bool | None = None
+
+    def cells(self) -> list[str]:
+        """The Markdown cells, the goal marked as met or missed."""
+        goal = self.goal
+        if self.met is not None:
+            goal = f"{goal}: {'met' if self.met else '**missed**'}"
+        return [self.number, self.measurement, self.ours, self.peer, self.ratio, goal]
+
+
+def check_handled(name: str, section: JSON, problems: list[str]) -> None:
+    """Note a measurement whose handler did not run once per dispatched event."""
+    if section["handled"] != section["dispatched"]:
+        problems.append(f"{name}: {section['dispatched']} events dispatched but {section['handled']} handled")
+
+
+def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[Row]:
+    """The main table: each measurement of this package against its peer, with the goal."""
+    rows: list[Row] = []
+    for name, section in [
+        *(("this package " + k, v) for k, v in ours.items() if k != "scaling"),
+        *(("peer " + k, v) for k, v in peers.items()),
+        *(("1.0.1 " + k, v) for k, v in seed.items() if k != "scaling"),
+        *((f"this package with {k} patterns", v) for k, v in ours["scaling"].items()),
+        *((f"1.0.1 with {k} patterns", v) for k, v in seed.get("scaling", {}).items()),
+    ]:
+        check_handled(name, section, problems)
+
+    queued, signal, floor = best(ours["queued"]), best(peers["signal"]), best(peers["floor"])
+    rows.append(
+        Row(
+            "1",
+            "Queued `Dispatch` x1000 + `ClearQueue()`, one handler (per event)",
+            fmt_ns(queued),
+            f"Django `Signal.send`: {fmt_ns(signal)}",
+            f"{queued / signal:.2f}x",
+            "≤ 0.6x",
+            queued / signal <= 0.6,
+        )
+    )
+    rows.append(
+        Row("1", "… against the floor: bare `deque` append + drain", "", f"{fmt_ns(floor)}", f"{queued / floor:.2f}x")
+    )
+    if "queued" in seed:
+        seed_queued = best(seed["queued"])
+        rows.append(
+            Row(
+                "1",
+                "… against 1.0.1 `Dispatch` + `ClearQueue()`",
+                "",
+                fmt_ns(seed_queued),
+                f"{queued / seed_queued:.2f}x",
+            )
+        )
+
+    scaling = ours["scaling"]
+    low, high = best(scaling["1"]), best(scaling["10000"])
+    rows.append(
+        Row(
+            "2",
+            "Queued dispatch of a seen name, 10,000 non-matching patterns registered",
+            fmt_ns(high),
+            f"this package, 1 pattern: {fmt_ns(low)}",
+            f"{high / low:.2f}x",
+            "≤ 1.5x",
+            high / low <= 1.5,
+        )
+    )
+    if "scaling" in seed:
+        seed_high = best(seed["scaling"]["10000"])
+        rows.append(Row("2", "… against 1.0.1 with 10,000 patterns", "", fmt_ns(seed_high), f"{high / seed_high:.4f}x"))
+    cache = ours["cache"]
+    rows.append(
+        Row(
+            "2",
+            f"Resolution cache after {cache['names']:,} distinct names (`order::<id>::paid`)",
+            f"{cache['cached_names']:,} names cached (bound {cache['cache_size']:,}), "
+            f"{fmt_bytes(cache['retained_bytes'])} retained",
+            "",
+            "",
+            "bounded",
+            cache["cached_names"] <= cache["cache_size"],
+        )
+    )
+
+    sync, pyee, blinker = best(ours["sync"]), best(peers["pyee"]), best(peers["blinker"])
+    rows.append(
+        Row(
+            "3",
+            "Sync-mode `Dispatch`, one handler (per event)",
+            fmt_ns(sync),
+            f"pyee `emit`: {fmt_ns(pyee)}",
+            f"{sync / pyee:.2f}x",
+            "≤ 0.6x",
+            sync / pyee <= 0.6,
+        )
+    )
+    rows.append(Row("3", "… against blinker `Signal.send`", "", fmt_ns(blinker), f"{sync / blinker:.2f}x"))
+
+    io = ours["io"]
+    io_s = min(io["samples_s"])
+    peer_text, ratio_text = "", ""
+    if "io" in seed:
+        seed_io = seed["io"]
+        seed_s = seed_io["all_handled_s"] * io["events"] / seed_io["events"]
+        label = "1.0.1" if seed_io["events"] == io["events"] else f"1.0.1, extrapolated from {seed_io['events']} events"
+        peer_text = f"{label}: {seed_s:,.1f} s"
+        ratio_text = f"{io_s / seed_s:.3f}x"
+    rows.append(
+        Row(
+            "4",
+            f"{io['events']:,} events whose handler does `gevent.sleep(0.05)`: time to drain",
+            f"{io_s:.2f} s",
+            peer_text,
+            ratio_text,
+            "< 2 s",
+            io_s < 2,
+        )
+    )
+
+    memory = ours["memory"]
+    overhead = memory["overhead_per_event"]
+    peer_text, ratio_text = "", ""
+    if "memory" in seed:
+        seed_overhead = seed["memory"]["overhead_per_event"]
+        peer_text, ratio_text = f"1.0.1: {seed_overhead:,.0f} B", f"{overhead / seed_overhead:.2f}x"
+    rows.append(
+        Row(
+            "5",
+            f"Memory per queued event beyond its payload ({memory['events']:,} queued)",
+            f"{overhead:,.0f} B",
+            peer_text,
+            ratio_text,
+            "≤ 300 B",
+            overhead <= 300,
+        )
+    )
+    return rows
+
+
+def scaling_rows(ours: JSON, seed: JSON) -> list[list[str]]:
+    """The pattern-scaling table: cost per event and registration time for each K."""
+    rows: list[list[str]] = []
+    base = best(ours["scaling"]["1"])
+    for count, section in ours["scaling"].items():
+        ns = best(section)
+        row = [f"{int(count):,}", fmt_ns(ns), f"{ns / base:.2f}x", f"{section['registration_s']:.2f} s"]
+        if "scaling" in seed:
+            seed_section = seed["scaling"][count]
+            row += [fmt_ns(best(seed_section)), f"{seed_section['registration_s']:.2f} s"]
+        rows.append(row)
+    return rows
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# -- the machine -----------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo (or what the platform module knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_revision() -> str:
+    """The commit measured, marked when the working tree had changes."""
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{revision} (src/ modified)" if dirty else revision
+
+
+def machine_lines(ours_env: JSON, peers_env: JSON, seed_env: JSON | None) -> list[str]:
+    """The machine and the software that ran, as Markdown bullet points."""
+    import matplotlib
+
+    lines = [
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
+        f"- This package: django-event-system {ours_env['versions']['django-event-system']} at commit "
+        f"{git_revision()}; {ours_env['implementation']} {ours_env['python']}, "
+        f"Django {ours_env['versions']['django']}, gevent {ours_env['versions']['gevent']}, "
+        f"greenlet {ours_env['versions']['greenlet']}",
+        f"- Peers: Django {peers_env['versions']['django']}, pyee {peers_env['versions']['pyee']}, "
+        f"blinker {peers_env['versions']['blinker']} (same interpreter); matplotlib {matplotlib.__version__}",
+    ]
+    if seed_env is not None:
+        lines.append(
+            f"- 1.0.1: django-event-system {seed_env['versions']['django-event-system']} on "
+            f"{seed_env['implementation']} {seed_env['python']}, Django {seed_env['versions']['django']}, "
+            f"gevent {seed_env['versions']['gevent']}, greenlet {seed_env['versions']['greenlet']}"
+        )
+    return lines
+
+
+# -- the plot --------------------------------------------------------------------------------
+
+
+def plot(ours: JSON, seed: JSON, path: Path) -> None:
+    """Plot the cost per event against the number of registered patterns, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
+    # Labels go above the 1.0.1 line and below this package's, which runs underneath it.
+    series: list[tuple[str, JSON, str, int]] = [
+        ("django-event-system (this package)", ours["scaling"], "tab:blue", -14)
+    ]
+    if "scaling" in seed:
+        series.append(("django-event-system 1.0.1", seed["scaling"], "tab:red", 8))
+    for label, scaling, colour, offset in series:
+        counts = [int(count) for count in scaling]
+        costs = [best(section) for section in scaling.values()]
+        axes.plot(counts, costs, marker="o", color=colour, label=label, linewidth=2)
+        for count, cost in zip(counts, costs, strict=True):
+            axes.annotate(
+                fmt_ns(cost), (count, cost), textcoords="offset points", xytext=(0, offset), ha="center", fontsize=8
+            )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    low, high = axes.get_ylim()
+    axes.set_ylim(low / 2, high * 2)  # room for the labels
+    axes.set_xlim(0.5, 20_000)
+    axes.set_xlabel("registered patterns that do not match (plus the one that does)")
+    axes.set_ylabel("queued dispatch + drain, ns per event (lower is better)")
+    axes.set_title("Cost of dispatching a name seen before, against registered patterns")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, seconds: float) -> tuple[str, list[str]]:
+    """The Markdown report and the problems found (handlers that did not run once per event)."""
+    problems: list[str] = []
+    rows = main_rows(ours["results"], peers["results"], seed.get("results", {}), problems)
+    seed_results = seed.get("results", {})
+    scaling_header = ["K", "this package", "vs K=1", "registering"]
+    if "scaling" in seed_results:
+        scaling_header += ["1.0.1", "1.0.1 registering"]
+    today = datetime.date.today().isoformat()
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Written by `scripts/bench{' --quick' if quick else ''}` on {today}, in {seconds:.0f} s. "
+        f"Each per-event figure is the best sample (batches of 1,000 events) of {rounds} "
+        f"round{'s' if rounds > 1 else ''} that alternate the libraries; ratios divide this package's "
+        "figure by the peer's, both measured in this run.",
+    ]
+    if quick:
+        parts += ["", "**A quick run: fewer samples and events, figures only indicative.**"]
+    parts += [
+        "",
+        table(["#", "Measurement", "This package", "Compared with", "Ratio", "Goal"], [row.cells() for row in rows]),
+        "",
+        "## Cost per event against registered patterns",
+        "",
+        "K regular expressions that do not match (`noise::<k>::(.*)`) are registered besides the one that "
+        "does (`bench::(.*)`); the name dispatched has been seen before. Cost per event of queued "
+        "dispatch + drain; registering is the time to register the K + 1 patterns.",
+        "",
+        table(scaling_header, scaling_rows(ours["results"], seed_results)),
+        "",
+        "![Cost per event against registered patterns](patterns.png)",
+        "",
+        "## Machine",
+        "",
+        *machine_lines(ours["environment"], peers["environment"], seed.get("environment")),
+    ]
+    if problems:
+        parts += ["", "## Problems", "", *(f"- {problem}" for problem in problems)]
+    return "\n".join(parts) + "\n", problems
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmarks, print the report and write it with the plot."""
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed-python", help="the interpreter that has django-event-system 1.0.1 (skipped if absent)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples and events: a smoke run")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of per-event timings (default 3, quick 1)")
+    parser.add_argument("--output", type=Path, default=None, help="where to write results.md and patterns.png")
+    options = parser.parse_args(argv)
+    rounds: int = options.rounds or (1 if options.quick else 3)
+    output: Path | None = options.output or (None if options.quick else HERE)
+    quick: bool = options.quick
+    seed_python: str | None = options.seed_python
+
+    started = time.perf_counter()
+    ours: JSON = {}
+    peers: JSON = {}
+    seed: JSON = {}
+    python = sys.executable
+    for round_number in range(1, rounds + 1):
+        print(f"==> round {round_number} of {rounds}: per-event costs", file=sys.stderr, flush=True)
+        merge(ours, run_module(python, "ours", ["queued", "sync"], quick=quick))
+        merge(peers, run_module(python, "peers", [], quick=quick))
+        if seed_python:
+            merge(seed, run_module(seed_python, "seed", ["queued"], quick=quick))
+    print("==> patterns, cache, cooperative I/O, memory", file=sys.stderr, flush=True)
+    merge(ours, run_module(python, "ours", ["scaling", "cache", "io", "memory"], quick=quick))
+    if seed_python:
+        merge(seed, run_module(seed_python, "seed", ["scaling", "io", "memory"], quick=quick))
+    seconds = time.perf_counter() - started
+
+    markdown, problems = report(ours, peers, seed, quick=quick, rounds=rounds, seconds=seconds)
+    print()
+    print(markdown)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "results.md").write_text(markdown, encoding="utf-8")
+        plot(ours["results"], seed.get("results", {}), output / "patterns.png")
+        print(f"wrote {output / 'results.md'} and {output / 'patterns.png'}", file=sys.stderr)
+    if problems:
+        raise SystemExit("some handlers did not run once per event: " + "; ".join(problems))
+
+
+if __name__ == "__main__":
+    main()
