@@ -39,6 +39,10 @@ class EventMeta(type):
         cls.__event_name__ = own_name or GetPathFromClass(cls)
         # eq=False: events keep identity semantics and stay hashable, as in 1.0.
         dataclasses.dataclass(eq=False)(cast("type[Any]", cls))
+        if "__init__" not in namespace and not dataclasses.fields(cast("type[Any]", cls)):
+            # No fields to take: inherit __init__, so that a subclass of an event with a
+            # hand-written __init__ keeps accepting its arguments (mypy sees it that way too).
+            delattr(cls, "__init__")
         return cls
 
     def __setattr__(cls, attr: str, value: Any) -> None:
