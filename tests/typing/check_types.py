@@ -1,0 +1,133 @@
+"""Type-checked only (never run): the public API keeps the types of what users pass to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from typing_extensions import assert_type
+
+from django_event_system import Dispatcher, Event, EventDispatcher, EventListener, Registration
+
+
+class OrderPlaced(Event):
+    order_id: int
+    note: str = ""
+
+
+class Greeting(Event):
+    """The 1.0 README's hand-written ``__init__``."""
+
+    def __init__(self, name: str, value: int) -> None:
+        self.name = name
+        self.value = value
+
+
+class LoudGreeting(Greeting):
+    """Adds no field, so it keeps ``Greeting.__init__``."""
+
+
+# Event.Dispatch builds the instance from the class's own signature and returns it.
+assert_type(OrderPlaced.Dispatch(order_id=1), OrderPlaced)
+assert_type(OrderPlaced.Dispatch(1, "gift"), OrderPlaced)
+assert_type(OrderPlaced.dispatch(order_id=1), OrderPlaced)
+assert_type(Greeting.Dispatch("name", 1), Greeting)
+assert_type(LoudGreeting.Dispatch("name", 1), LoudGreeting)
+assert_type(OrderPlaced(order_id=2).order_id, int)
+assert_type(OrderPlaced.GetEventName(), str)
+
+# Dispatcher.Dispatch returns the Event instance it is given, and None for a name.
+placed = OrderPlaced(order_id=3)
+assert_type(Dispatcher.Dispatch(placed), OrderPlaced)
+assert_type(Dispatcher.Dispatch(placed, "extra", key=1), OrderPlaced)
+assert_type(Dispatcher.Dispatch("orders::shipped"), None)
+assert_type(Dispatcher.Dispatch("orders::shipped", 1, key="value"), None)
+
+
+# RegisterHandler and AddListener return a Registration, usable as a context manager.
+def on_any(name: str, *args: Any, **kwargs: Any) -> None: ...
+
+
+assert_type(Dispatcher.RegisterHandler("orders::.*", on_any), Registration)
+assert_type(Dispatcher.RegisterHandler(OrderPlaced, on_any, priority=1, once=True), Registration)
+assert_type(OrderPlaced.AddListener(on_any), Registration)
+with Dispatcher.RegisterHandler("x", on_any) as registration:
+    assert_type(registration, Registration)
+
+
+# listen(EventClass) keeps the handler's type; listen("pattern") returns the function's own type.
+@Dispatcher.listen(OrderPlaced)
+def send_receipt(event: OrderPlaced) -> None: ...
+
+
+assert_type(send_receipt, Callable[[OrderPlaced], None])
+
+
+@Dispatcher.listen(OrderPlaced, priority=5)
+def count_order(event: OrderPlaced) -> int:
+    return event.order_id
+
+
+assert_type(count_order, Callable[[OrderPlaced], int])
+
+
+@Dispatcher.listen(OrderPlaced)
+def accepts_any_event(event: Event) -> None:
+    """A handler for a base class accepts the more specific event."""
+
+
+def audit(name: str, amount: float, /) -> str:
+    return name
+
+
+# Positional-only parameters let assert_type spell the function's exact type.
+assert_type(Dispatcher.listen("orders::.*")(audit), Callable[[str, float], str])
+assert_type(Dispatcher.listen("orders::.*", priority=1, once=True)(audit), Callable[[str, float], str])
+
+
+@Dispatcher.listen("orders::.*")
+def typed_audit(name: str, *args: Any, amount: float = 0.0, **kwargs: Any) -> str:
+    return name
+
+
+# Keyword names and the return type survive decoration.
+assert_type(typed_audit(name="orders::1", amount=2.0), str)
+assert_type(typed_audit("orders::1", 1, 2, amount=2.0, extra=None), str)
+
+
+# EnsureQueueIsCleared keeps the decorated function's type; without a function it is a context manager.
+def import_orders(count: int, dry_run: bool, /) -> list[int]:
+    return list(range(count))
+
+
+assert_type(Dispatcher.EnsureQueueIsCleared(import_orders), Callable[[int, bool], list[int]])
+
+
+@Dispatcher.ensure_queue_is_cleared
+def export_orders(count: int, *, dry_run: bool = False) -> list[int]:
+    return list(range(count))
+
+
+assert_type(export_orders(3, dry_run=True), list[int])
+assert_type(Dispatcher.EnsureQueueIsCleared(), contextlib.AbstractContextManager[None])
+with Dispatcher.EnsureQueueIsCleared():
+    pass
+
+
+# A dispatcher of one's own has the same API.
+local = EventDispatcher(sync=True, pool_size=4, error_policy="raise")
+assert_type(local.Dispatch(placed), OrderPlaced)
+assert_type(local.dispatch("name"), None)
+local.ClearQueue(timeout=1.5)
+local.clear_queue()
+
+
+class Receipts(EventListener):
+    listensFor = [OrderPlaced, "orders::.*::refunded"]
+    priority = 3
+
+    def handle(self, event: object, *args: Any, **kwargs: Any) -> None: ...
+
+
+assert_type(Receipts.registrations, tuple[Registration, ...])
