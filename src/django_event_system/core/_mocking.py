@@ -130,7 +130,7 @@ class EventMatcher:
 
     def __str__(self) -> str:
         if self._event_class is not None:
-            return f"{self._event_class.__qualname__} ({self._name!r})"
+            return f"{self._event_class.__name__} ({self._name!r})"
         if self._regex is not None:
             return f"re.compile({self._regex.pattern!r})"
         return repr(self._name)
@@ -146,7 +146,7 @@ def suggest_name(matcher: EventMatcher, records: Iterable[RecordedEvent]) -> str
     if name is None:
         return ""
     if isinstance(matcher.target, type) and any(record.name == name for record in records):
-        return f" (dispatched as the name {name!r}, not as an instance of {matcher.target.__qualname__})"
+        return f" (dispatched as the name {name!r}, not as an instance of {matcher.target.__name__})"
     # Higher than difflib's 0.6: event names share long prefixes (``orders::``), which make
     # different events look alike; 0.85 still catches a swapped or missing letter.
     close = difflib.get_close_matches(name, list(dict.fromkeys(record.name for record in records)), n=1, cutoff=0.85)

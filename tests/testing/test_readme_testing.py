@@ -1,0 +1,78 @@
+"""The README's Testing section runs as written, and its sample failure message is the real one."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+import pytest
+
+from django_event_system import Dispatcher, Event
+
+pytest_plugins = ["pytester"]
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def block(marker: str) -> str:
+    """Return the python block that follows ``<!-- test: marker -->`` in the README."""
+    found = re.findall(rf"<!-- test: {marker} -->\n```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(found) == 1, f"expected one block marked {marker!r}, found {len(found)}"
+    return str(found[0])
+
+
+def test_unittest_example_passes(tmp_path: Path) -> None:
+    """The unittest example runs as a script, and its one test passes."""
+    script = tmp_path / "example.py"
+    script.write_text(block("testing-unittest"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Ran 1 test" in result.stderr
+    assert result.stderr.rstrip().endswith("OK")
+
+
+def test_unittest_example_fails_without_the_event(tmp_path: Path) -> None:
+    """The unittest example fails when the code under test stops dispatching an expected event."""
+    code = block("testing-unittest").replace('    Dispatcher.Dispatch("mail::receipt::queued", order_id)\n', "")
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "AssertionError: 1 expected event was not dispatched:\n  - 'mail::receipt::queued'\n" in result.stderr
+
+
+def test_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    """The pytest example passes under pytest, with the plugin's fixture."""
+    pytester.makepyfile(test_example=block("testing-pytest"))
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:django", "-W", "error")
+    result.assert_outcomes(passed=4)
+
+
+def test_sample_failure_message_is_what_the_library_says() -> None:
+    """The failure message shown in the README is the one a test gets in that situation."""
+    sample = re.search(r"```\n(AssertionError: .*?)\n```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert sample is not None
+
+    class OrderPlaced(Event):
+        Name = "shop::events::OrderPlaced"
+
+    class OrderShipped(Event):
+        Name = "shop::events::OrderShipped"
+
+    class Case(unittest.TestCase):
+        @Dispatcher.MocksDispatch
+        def test_it(self) -> None:
+            Dispatcher.Expect("mail::receipt::queued")
+            Dispatcher.Expect(OrderShipped)
+            OrderPlaced.Dispatch()
+            Dispatcher.Dispatch("mail::reciept::queued")
+
+    result = unittest.TestResult()
+    Case("test_it").run(result)
+    assert len(result.failures) == 1
+    assert result.failures[0][1].rstrip().endswith(sample.group(1))
