@@ -39,6 +39,7 @@ __all__ = [
     "MockUsageError",
     "RecordedEvent",
     "attach_observer",
+    "current_session",
     "describe_dispatched",
     "drain_quietly",
     "expect",
