@@ -72,7 +72,7 @@ def fmt_ns(ns: float) -> str:
     """A cost per event, in the unit that keeps three significant figures readable."""
     if ns < 10_000:
         return f"{ns:,.0f} ns"
-    if ns < 10_000_000:
+    if ns < 1_000_000:
         return f"{ns / 1000:,.1f} µs"
     return f"{ns / 1_000_000:,.2f} ms"
 
