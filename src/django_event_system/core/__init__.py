@@ -7,6 +7,7 @@ from ._dispatcher import Dispatcher, ErrorPolicy, EventDispatcher, HandlerFailur
 from ._errors import (
     CascadeDepthError,
     EmptyEventNameError,
+    EnqueueError,
     EventSystemError,
     HandlerErrors,
     InvalidEventError,
@@ -14,18 +15,41 @@ from ._errors import (
     InvalidPatternError,
     ListenerDefinitionError,
     QueueUsageError,
+    RejectedMessageError,
+    SerializationError,
+    TransportError,
 )
 from ._event import Event, EventMeta
 from ._listener import EventListener
 from ._names import GetPathFromClass, get_path_from_class
+from ._queued import (
+    EnqueueErrorPolicy,
+    EnqueueFailure,
+    HeldMessages,
+    Queued,
+    QueuedHandler,
+    configure_transport,
+    current_transport,
+    queued_handler,
+    set_hold_provider,
+    using_transport,
+)
 from ._registry import Handler, PatternRegistry, Registration, describe_handler
+from ._serialization import EventClassRegistry, ValueCodec, event_classes, register_event_class, register_value_codec
+from ._transport import Message, Transport
+from ._worker import Delivery, InMemoryTransport, Outcome, Result, current_delivery, process_message
 
 __all__ = [
     "CascadeDepthError",
+    "Delivery",
     "Dispatcher",
     "EmptyEventNameError",
+    "EnqueueError",
+    "EnqueueErrorPolicy",
+    "EnqueueFailure",
     "ErrorPolicy",
     "Event",
+    "EventClassRegistry",
     "EventDispatcher",
     "EventListener",
     "EventMeta",
@@ -34,15 +58,37 @@ __all__ = [
     "Handler",
     "HandlerErrors",
     "HandlerFailure",
+    "HeldMessages",
+    "InMemoryTransport",
     "InvalidEventError",
     "InvalidHandlerError",
     "InvalidPatternError",
     "ListenerDefinitionError",
+    "Message",
+    "Outcome",
     "PatternRegistry",
     "QueueUsageError",
+    "Queued",
+    "QueuedHandler",
     "Registration",
+    "RejectedMessageError",
+    "Result",
+    "SerializationError",
+    "Transport",
+    "TransportError",
+    "ValueCodec",
     "configure",
+    "configure_transport",
+    "current_delivery",
+    "current_transport",
     "describe_handler",
+    "event_classes",
     "get_path_from_class",
     "is_sync",
+    "process_message",
+    "queued_handler",
+    "register_event_class",
+    "register_value_codec",
+    "set_hold_provider",
+    "using_transport",
 ]

@@ -22,6 +22,7 @@ from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, Inva
 from ._event import Event
 from ._mocking import EventTarget, expect, mocks_dispatch
 from ._queue import DEFAULT_POOL_SIZE, GeventQueue, _ThreadLocal
+from ._queued import Queued, register_queued
 from ._registry import Handler, PatternRegistry, Registration, _is_int, describe_handler
 
 __all__ = [
@@ -238,6 +239,7 @@ class EventDispatcher:
         priority: int = 0,
         once: bool = False,
         weak: bool = False,
+        queued: bool | Queued = False,
     ) -> Registration:
         """Call ``handler(name, *args, **kwargs)`` for every event whose name ``pattern`` fully matches.
 
@@ -246,10 +248,15 @@ class EventDispatcher:
         :param priority: higher runs first; equal priorities run in registration order.
         :param once: unregister after the first call.
         :param weak: hold the handler weakly (for bound methods of objects that may go away).
+        :param queued: run the handler in a worker process, through the configured transport
+            (``True``, or a :class:`Queued` with retry options); see ``configure_transport``.
         :returns: a :class:`Registration`; ``cancel()`` it (or leave its ``with`` block) to unregister.
         :raises InvalidPatternError: the pattern is not a valid regular expression.
-        :raises InvalidHandlerError: the handler is not callable.
+        :raises InvalidHandlerError: the handler is not callable, or is queued without a name
+            that a worker can find.
         """
+        if queued:
+            return register_queued(self, pattern, handler, queued, priority=priority, once=once, weak=weak)
         if isinstance(pattern, type) and issubclass(pattern, Event):
             pattern = re.escape(pattern.__event_name__)
         return self.registry.register(pattern, handler, priority=priority, once=once, weak=weak)
@@ -258,16 +265,28 @@ class EventDispatcher:
 
     @overload
     def listen(
-        self, target: type[_E], *, priority: int = 0, once: bool = False, weak: bool = False
+        self,
+        target: type[_E],
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        queued: bool | Queued = False,
     ) -> _EventDecorator[_E]: ...
 
     @overload
     def listen(
-        self, target: str, *, priority: int = 0, once: bool = False, weak: bool = False
+        self, target: str, *, priority: int = 0, once: bool = False, weak: bool = False, queued: bool | Queued = False
     ) -> Callable[[_F], _F]: ...
 
     def listen(
-        self, target: str | type[Event], *, priority: int = 0, once: bool = False, weak: bool = False
+        self,
+        target: str | type[Event],
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        queued: bool | Queued = False,
     ) -> _EventDecorator[Any] | Callable[[_F], _F]:
         """Register the decorated function as a handler.
 
@@ -279,8 +298,10 @@ class EventDispatcher:
 
             @Dispatcher.listen("orders::.*")
             def audit(name: str, *args: object, **kwargs: object) -> None: ...
+
+        ``queued=True`` (or ``queued=Queued(...)``) runs it in a worker process instead.
         """
-        options: dict[str, Any] = {"priority": priority, "once": once, "weak": weak}
+        options: dict[str, Any] = {"priority": priority, "once": once, "weak": weak, "queued": queued}
         if isinstance(target, type) and issubclass(target, Event):
             return _EventDecorator(self, target, options)
         if not isinstance(target, str):

@@ -10,6 +10,10 @@ The hierarchy::
     ├── ListenerDefinitionError      (also TypeError) a malformed EventListener subclass
     ├── QueueUsageError              (also RuntimeError) draining from where it cannot wait
     ├── CascadeDepthError            (also RecursionError) handlers dispatching events too deep
+    ├── SerializationError           (also TypeError) a payload that a queued handler cannot receive
+    ├── RejectedMessageError              (also ValueError) a queued message that a worker refuses
+    ├── TransportError               (also RuntimeError) no transport for queued handlers
+    │   └── EnqueueError             a queued handler's message could not be sent
     └── HandlerErrors                (also ExceptionGroup) handler failures under the "raise" policy
 """
 
@@ -17,6 +21,10 @@ from __future__ import annotations
 
 import builtins
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._transport import Message
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     _ExceptionGroup = builtins.ExceptionGroup
@@ -26,6 +34,7 @@ else:  # pragma: no cover - depends on the interpreter
 __all__ = [
     "CascadeDepthError",
     "EmptyEventNameError",
+    "EnqueueError",
     "EventSystemError",
     "HandlerErrors",
     "InvalidEventError",
@@ -33,6 +42,9 @@ __all__ = [
     "InvalidPatternError",
     "ListenerDefinitionError",
     "QueueUsageError",
+    "RejectedMessageError",
+    "SerializationError",
+    "TransportError",
 ]
 
 
@@ -74,6 +86,31 @@ class QueueUsageError(EventSystemError, RuntimeError):
 
 class CascadeDepthError(EventSystemError, RecursionError):
     """A handler dispatched an event deeper in a cascade than the dispatcher's ``max_depth``."""
+
+
+class SerializationError(EventSystemError, TypeError):
+    """A value in an event's payload cannot be sent to a queued handler (it cannot be JSON-encoded)."""
+
+
+class RejectedMessageError(EventSystemError, ValueError):
+    """A worker refused a queued message: not JSON, or naming a handler or Event class that is not
+    registered in the worker's process. Nothing in such a message is imported or run."""
+
+
+class TransportError(EventSystemError, RuntimeError):
+    """Queued handlers have no transport to send their messages through."""
+
+
+class EnqueueError(TransportError):
+    """A queued handler's message could not be handed to the transport (the broker is down, say).
+
+    :attr:`message` is the :class:`~django_event_system.core.Message`, whose ``body`` can be
+    stored and sent again.
+    """
+
+    def __init__(self, text: str, message: Message) -> None:
+        super().__init__(text)
+        self.message = message
 
 
 class HandlerErrors(_ExceptionGroup[Exception]):

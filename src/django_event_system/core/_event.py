@@ -8,6 +8,9 @@ An Event class's name is its own ``Name`` attribute, else ``GetPathFromClass(cls
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -25,6 +28,10 @@ _P = ParamSpec("_P")
 _E = TypeVar("_E", bound="Event")
 
 
+# The identity that every event carries (see Event.event_id); a subclass cannot redefine it.
+_RESERVED = frozenset({"event_id", "occurred_at"})
+
+
 @dataclass_transform(eq_default=False)
 class EventMeta(type):
     """Metaclass of :class:`Event`: makes ``str(EventClass)`` the event name and payloads typed."""
@@ -33,6 +40,13 @@ class EventMeta(type):
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> EventMeta:
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if bases:
+            taken = _RESERVED.intersection([*namespace.get("__annotations__", {}), *namespace])
+            if taken:
+                raise TypeError(
+                    f"{name} cannot define {', '.join(sorted(taken))}: Event reserves event_id and "
+                    "occurred_at for its unique id and timestamp; name the field otherwise"
+                )
         own_name = namespace.get("Name")
         if own_name is not None and (not isinstance(own_name, str) or not own_name):
             raise TypeError(f"{name}.Name must be a non-empty str, not {own_name!r}")
@@ -118,6 +132,34 @@ class Event(metaclass=EventMeta):
     def propagation_stopped(self) -> bool:
         """Whether a handler called :meth:`stop_propagation`."""
         return self._propagation_stopped
+
+    @property
+    def event_id(self) -> str:
+        """This event's unique id (a UUID string): an idempotency key for queued handlers.
+
+        It is given when first asked for (an event with queued handlers is asked when it is
+        dispatched, or at the latest when it is sent) and never changes; a queued handler's
+        worker receives the same id.
+        """
+        try:
+            event_id: str = self.__dict__["_event_id"]
+        except KeyError:
+            event_id = self._identify()
+        return event_id
+
+    @property
+    def occurred_at(self) -> datetime.datetime:
+        """When the event got its :attr:`event_id`, as an aware UTC datetime."""
+        if "_event_ts" not in self.__dict__:
+            self._identify()
+        return datetime.datetime.fromtimestamp(self.__dict__["_event_ts"], datetime.timezone.utc)
+
+    def _identify(self) -> str:
+        # Given lazily: a uuid4 costs far more than dispatching, and most events never need one.
+        attributes = self.__dict__
+        attributes.setdefault("_event_ts", time.time())
+        event_id: str = attributes.setdefault("_event_id", str(uuid.uuid4()))
+        return event_id
 
     def __str__(self) -> str:
         return type(self).__event_name__

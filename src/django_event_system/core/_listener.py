@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from ._dispatcher import Dispatcher, EventDispatcher
 from ._errors import ListenerDefinitionError
 from ._event import Event
+from ._queued import Queued
 from ._registry import Registration
 
 __all__ = ["EventListener"]
@@ -31,6 +32,12 @@ class EventListener(abc.ABC):
 
     Class options: ``priority`` (higher runs first), ``dispatcher`` (another
     :class:`EventDispatcher` than the global one).
+
+    Queued listeners: with ``queued = True`` the class's ``handle`` runs in a worker process
+    (see ``configure_transport``); ``max_retries``, ``retry_backoff`` and ``retry_backoff_max``
+    say how it is retried (see :class:`Queued`), ``queue`` which queue it is sent to, and
+    ``failed(event, exc)`` is called in the worker when its last try failed. The class must be
+    defined at module level, in a module that the workers import too.
     """
 
     listensFor: ClassVar[list[str | type[Event]] | tuple[str | type[Event], ...]]
@@ -39,6 +46,11 @@ class EventListener(abc.ABC):
     dispatcher: ClassVar[EventDispatcher] = Dispatcher
     registrations: ClassVar[tuple[Registration, ...]] = ()
     """The handles of this class's registrations (empty for an abstract class)."""
+    queued: ClassVar[bool] = False
+    max_retries: ClassVar[int] = 3
+    retry_backoff: ClassVar[float] = 1.0
+    retry_backoff_max: ClassVar[float] = 600.0
+    queue: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -72,10 +84,13 @@ class EventListener(abc.ABC):
             raise ListenerDefinitionError(f"{cls.__qualname__} must define handle(self, event, *args, **kwargs)")
         instance = cls()
         call = _ListenerCall(instance)
+        queued = _queued_options(cls, call)
         registrations: list[Registration] = []
         try:
             for target in listens_for:
-                registrations.append(cls.dispatcher.RegisterHandler(target, call, priority=cls.priority))
+                registrations.append(
+                    cls.dispatcher.RegisterHandler(target, call, priority=cls.priority, queued=queued)
+                )
         except Exception:
             for registration in registrations:
                 registration.cancel()
@@ -85,6 +100,12 @@ class EventListener(abc.ABC):
     def handle(self, *args: Any, **kwargs: Any) -> Any:
         """Handle an event: ``handle(event)`` for Event classes, ``handle(name, *args, **kwargs)`` else."""
         raise NotImplementedError(f"{type(self).__qualname__} must define handle()")
+
+    def failed(self, event: Any, exc: Exception) -> None:  # noqa: B027 - an optional hook
+        """Called in the worker when a queued listener's last try failed; does nothing by default.
+
+        ``event`` is the Event instance, or the event name for a string event.
+        """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call ``handle`` with the convention of the 1.0 API."""
@@ -112,3 +133,24 @@ class _ListenerCall:
         if args and isinstance(args[0], Event):
             return self.instance.handle(*args, **kwargs)
         return self.instance.handle(name, *args, **kwargs)
+
+    def failed(self, event: Any, exc: Exception) -> None:
+        self.instance.failed(event, exc)
+
+
+def _queued_options(cls: type[EventListener], call: _ListenerCall) -> Queued | bool:
+    if cls.queued is not True:
+        if cls.queued is not False:
+            raise ListenerDefinitionError(f"{cls.__qualname__}.queued must be True or False, not {cls.queued!r}")
+        return False
+    try:
+        return Queued(
+            max_retries=cls.max_retries,
+            retry_backoff=cls.retry_backoff,
+            retry_backoff_max=cls.retry_backoff_max,
+            failed=call.failed,
+            key=f"{cls.__module__}:{cls.__qualname__}",
+            queue=cls.queue,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ListenerDefinitionError(f"{cls.__qualname__}: {exc}") from None

@@ -1,0 +1,498 @@
+"""Queued handlers: registered like any other handler, run in a worker process through a transport.
+
+``RegisterHandler(..., queued=True)`` (or ``listen(..., queued=True)``, or ``queued = True`` on
+an EventListener) registers a :class:`QueuedHandler` in the pattern registry in place of the
+handler. Delivery stays the same loop: when the event reaches the QueuedHandler, it encodes the
+event as JSON and hands a :class:`~django_event_system.core.Message` to the configured
+:class:`~django_event_system.core.Transport`. In the worker,
+:func:`~django_event_system.core.process_message` finds the handler again by its key, among the
+queued handlers registered in that process, and calls it.
+
+A handler's key is ``module:qualname`` (or ``Queued(key=...)``): the workers import the same
+modules, so the same key names the same function there. Handlers defined inside functions and
+lambdas have no such name and are refused.
+
+Holding messages back: an adapter may install a *hold provider* (the Django adapter does, for
+transactions). At dispatch it returns a :class:`HeldMessages` when the messages of this event
+must wait (the transaction is still open), else ``None``; the QueuedHandlers then add their
+messages to it, and it sends them on :meth:`HeldMessages.release` (commit) or never (rollback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._errors import EnqueueError, InvalidHandlerError, TransportError
+from ._event import Event
+from ._registry import Handler, Registration, _is_int, describe_handler
+from ._serialization import encode_event, encode_value, event_classes
+from ._transport import Message, Transport
+
+if TYPE_CHECKING:
+    from ._dispatcher import EventDispatcher
+
+__all__ = [
+    "EnqueueErrorPolicy",
+    "EnqueueFailure",
+    "HeldMessages",
+    "Queued",
+    "QueuedHandler",
+    "configure_transport",
+    "current_transport",
+    "queued_handler",
+    "set_hold_provider",
+    "using_transport",
+]
+
+logger = logging.getLogger("django_event_system.queued")
+
+MESSAGE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Queued:
+    """How a queued handler is retried, and what happens when it gives up.
+
+    Pass it as ``queued=`` instead of ``True`` to change the defaults::
+
+        @Dispatcher.listen(OrderPlaced, queued=Queued(max_retries=5, failed=alert_ops))
+        def send_receipt(event: OrderPlaced) -> None: ...
+
+    :param max_retries: how many times a failed handler is tried again (0: never).
+    :param retry_backoff: the delay before the first retry, in seconds; each further retry
+        waits twice as long as the one before.
+    :param retry_backoff_max: the longest delay between two tries, in seconds.
+    :param failed: called as ``failed(event, exc)`` in the worker when the last try failed;
+        ``event`` is the Event instance, or the event name for a string event.
+    :param key: the name that identifies the handler across processes; by default its
+        ``module:qualname``.
+    :param queue: the name of the queue to send to, for transports that route by queue.
+    """
+
+    max_retries: int = 3
+    retry_backoff: float = 1.0
+    retry_backoff_max: float = 600.0
+    failed: Callable[[Any, Exception], object] | None = None
+    key: str | None = None
+    queue: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.max_retries) or self.max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
+        for name in ("retry_backoff", "retry_backoff_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or math.isinf(value):
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+        if self.failed is not None and not callable(self.failed):
+            raise TypeError(f"failed must be callable as failed(event, exc), not {self.failed!r}")
+        for name in ("key", "queue"):
+            text = getattr(self, name)
+            if text is not None and (not isinstance(text, str) or not text):
+                raise ValueError(f"{name} must be a non-empty str or None, not {text!r}")
+
+    def delay_for(self, attempt: int) -> float:
+        """The seconds to wait before trying again after the ``attempt``-th failure (0-based)."""
+        if attempt >= 64:  # 2**64 seconds is past any cap already
+            return float(self.retry_backoff_max)
+        return float(min(self.retry_backoff * 2**attempt, self.retry_backoff_max))
+
+
+@dataclass(frozen=True)
+class EnqueueFailure:
+    """What an enqueue error policy callable receives when a message could not be sent."""
+
+    message: Message
+    """The message, whose ``body`` can be stored and sent again later."""
+    exception: Exception
+
+
+EnqueueErrorPolicy = Literal["raise"] | Callable[[EnqueueFailure], object]
+"""What happens when a transport cannot send a message (the broker is down, say). Either way the
+failure is first logged on ``django_event_system.queued`` with the event id and handler key.
+
+``"raise"`` (the default) raises :class:`EnqueueError` (which carries the message) where the
+message was being sent: the dispatcher's error policy then sees it like a handler's error (it is
+logged, or raised from ``ClearQueue`` / ``Dispatch`` in sync mode), or, for a message held until
+commit, it is raised from the commit. A callable receives an :class:`EnqueueFailure` instead,
+to store the message in an outbox and send it later; if the callable raises, ``EnqueueError``
+is raised as with ``"raise"``."""
+
+
+class _Config:
+    transport: Transport | None = None
+    on_enqueue_error: EnqueueErrorPolicy = "raise"
+    hold_provider: Callable[[], HeldMessages | None] | None = None
+
+
+_config = _Config()
+
+
+def configure_transport(transport: Transport | None, *, on_enqueue_error: EnqueueErrorPolicy = "raise") -> None:
+    """Send the messages of queued handlers through ``transport`` (``None``: through nothing).
+
+    :param on_enqueue_error: see :data:`EnqueueErrorPolicy`.
+    :raises TypeError: ``transport`` is not a :class:`Transport`, or the policy is not valid.
+    """
+    if transport is not None and not isinstance(transport, Transport):
+        raise TypeError(f"configure_transport() takes a Transport or None, not {transport!r}")
+    if on_enqueue_error != "raise" and not callable(on_enqueue_error):
+        raise TypeError(f"on_enqueue_error must be 'raise' or a callable, not {on_enqueue_error!r}")
+    _config.transport = transport
+    _config.on_enqueue_error = on_enqueue_error
+
+
+def current_transport() -> Transport | None:
+    """The transport that queued handlers send through, if one is configured."""
+    return _config.transport
+
+
+@contextlib.contextmanager
+def using_transport(
+    transport: Transport | None, *, on_enqueue_error: EnqueueErrorPolicy = "raise"
+) -> Iterator[Transport | None]:
+    """Within the block, send through ``transport``; the previous configuration comes back after."""
+    previous = (_config.transport, _config.on_enqueue_error)
+    configure_transport(transport, on_enqueue_error=on_enqueue_error)
+    try:
+        yield transport
+    finally:
+        _config.transport, _config.on_enqueue_error = previous
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+def send(message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
+    """Hand ``message`` to the configured transport, applying the enqueue error policy on failure.
+
+    :raises EnqueueError: the message could not be sent and the policy is ``"raise"``.
+    """
+    transport = _config.transport
+    try:
+        if transport is None:
+            raise TransportError(
+                "no transport is configured for queued handlers: call configure_transport() "
+                "(with Django, set DJANGO_EVENT_SYSTEM['QUEUED']['TRANSPORT'])"
+            )
+        transport.enqueue(message, delay=delay, attempt=attempt)
+    except Exception as exc:
+        _enqueue_failed(message, exc)
+
+
+def _enqueue_failed(message: Message, exc: Exception) -> None:
+    logger.error(
+        "could not enqueue event %r (id %s) for the queued handler %s: %s: %s",
+        message.event_name,
+        message.event_id,
+        message.handler,
+        type(exc).__name__,
+        exc,
+    )
+    policy = _config.on_enqueue_error
+    if policy != "raise":
+        try:
+            policy(EnqueueFailure(message, exc))
+        except Exception:
+            logger.exception("the enqueue error policy %r failed for event id %s", policy, message.event_id)
+        else:
+            return
+    raise EnqueueError(
+        f"could not enqueue event {message.event_name!r} (id {message.event_id}) for the queued handler "
+        f"{message.handler}: {exc}",
+        message,
+    ) from exc
+
+
+class HeldMessages:
+    """Messages held back until :meth:`release` sends them, in order; never sent if never released.
+
+    The Django adapter creates one per dispatch inside a transaction and releases it when the
+    transaction commits; on rollback it is dropped, and nothing it held is sent.
+    """
+
+    def __init__(self) -> None:
+        self._messages: list[Message] = []
+        self._released = False
+        self._lock = threading.Lock()
+
+    @property
+    def released(self) -> bool:
+        """Whether :meth:`release` was called (later messages are sent at once)."""
+        return self._released
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def hold(self, message: Message) -> bool:
+        """Keep ``message`` until release; ``False`` if released already (send it yourself)."""
+        with self._lock:
+            if self._released:
+                return False
+            self._messages.append(message)
+            return True
+
+    def release(self) -> None:
+        """Send every held message, in order, and send later ones at once.
+
+        :raises EnqueueError: a message could not be sent under the ``"raise"`` policy (the
+            others are sent all the same; the first error is raised).
+        """
+        with self._lock:
+            self._released = True
+            messages, self._messages = self._messages, []
+        first_error: EnqueueError | None = None
+        for message in messages:
+            try:
+                send(message)
+            except EnqueueError as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+
+def set_hold_provider(provider: Callable[[], HeldMessages | None] | None) -> None:
+    """Install the function asked, at each dispatch of an event with queued handlers, whether
+    their messages must be held back (see the module docstring). ``None`` removes it."""
+    _config.hold_provider = provider
+    for dispatcher in list(_queued_dispatchers):
+        _HoldInterceptor.install(dispatcher, provider is not None)
+
+
+class _HeldName(str):
+    """The event name, carrying the :class:`HeldMessages` of a string event dispatched while held."""
+
+    held: HeldMessages
+
+    def __str__(self) -> str:
+        # The dispatcher turns a str subclass into a str with str(): this keeps the marker.
+        return self
+
+
+class _HoldInterceptor:
+    """Asks the hold provider at dispatch time, in the dispatching code's stack.
+
+    The QueuedHandlers run later, in a worker greenlet, where the dispatching code's transaction
+    cannot be seen; so the answer travels with the event: on the Event instance, or in the name
+    of a string event (re-dispatched with a :class:`_HeldName`). It runs first among the
+    dispatcher's interceptors, so that the others see each event once.
+    """
+
+    _installed: weakref.WeakKeyDictionary[EventDispatcher, _HoldInterceptor] = weakref.WeakKeyDictionary()
+
+    def __init__(self, dispatcher: EventDispatcher) -> None:
+        self._dispatcher = weakref.ref(dispatcher)
+
+    @classmethod
+    def install(cls, dispatcher: EventDispatcher, enabled: bool) -> None:
+        current = cls._installed.get(dispatcher)
+        if enabled and current is None:
+            interceptor = cls(dispatcher)
+            cls._installed[dispatcher] = interceptor
+            dispatcher.intercept(interceptor)
+            others = tuple(i for i in dispatcher._interceptors if i is not interceptor)
+            dispatcher._interceptors = (interceptor, *others)
+        elif not enabled and current is not None:
+            del cls._installed[dispatcher]
+            dispatcher._interceptors = tuple(i for i in dispatcher._interceptors if i is not current)
+            dispatcher._update_fast_path()
+
+    def __call__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
+        provider = _config.hold_provider
+        dispatcher = self._dispatcher()
+        if provider is None or dispatcher is None or type(name) is _HeldName:
+            return False
+        if instance is not None:
+            instance.__dict__.pop("_event_held", None)
+        if not any(type(callback) is QueuedHandler for callback in dispatcher.registry.resolve(name)):
+            return False
+        held = provider()
+        if held is None:
+            return False
+        if instance is not None:
+            instance.event_id  # noqa: B018 - identify the event now: its timestamp is the dispatch's
+            instance.__dict__["_event_held"] = held
+            return False
+        marked = _HeldName(name)
+        marked.held = held
+        dispatcher.Dispatch(marked, *args, **kwargs)
+        return True
+
+
+# -- the handlers -----------------------------------------------------------------------------
+
+
+class QueuedHandler:
+    """Stands in the pattern registry for a queued handler: sends the event to a worker.
+
+    ``target`` is the handler as registered, called in the worker as
+    ``target(name, *args, **kwargs)``.
+    """
+
+    __slots__ = (
+        "__event_system_description__",
+        "__weakref__",
+        "dispatcher",
+        "key",
+        "options",
+        "registrations",
+        "target",
+    )
+
+    def __init__(self, dispatcher: EventDispatcher, target: Handler, options: Queued, key: str) -> None:
+        self.dispatcher = dispatcher
+        self.target = target
+        self.options = options
+        self.key = key
+        self.registrations: list[Registration] = []
+        self.__event_system_description__ = key
+
+    @property
+    def active(self) -> bool:
+        """Whether one of its registrations is still in force."""
+        return any(registration.active for registration in self.registrations)
+
+    def __call__(self, name: str, *args: Any, **kwargs: Any) -> None:
+        event = args[0] if args and isinstance(args[0], Event) else None
+        held: HeldMessages | None
+        if event is not None:
+            held = event.__dict__.get("_event_held")
+        else:
+            held = name.held if type(name) is _HeldName else None
+        message = self.prepare(str.__str__(name), args, kwargs)
+        if held is not None and held.hold(message):
+            return
+        send(message)
+
+    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
+        """Encode one delivery of event ``name`` to this handler as a :class:`Message`.
+
+        :raises SerializationError: something in the payload cannot travel.
+        """
+        if args and isinstance(args[0], Event):
+            event = args[0]
+            encoded_event: Any = encode_event(event)
+            event_id = encoded_event["id"]
+            timestamp = encoded_event["ts"]
+            rest = args[1:]
+        else:
+            # A string event has no instance to carry an identity: each message gets its own.
+            encoded_event = None
+            event_id = str(uuid.uuid4())
+            timestamp = time.time()
+            rest = args
+        body = {
+            "v": MESSAGE_VERSION,
+            "handler": self.key,
+            "name": name,
+            "id": event_id,
+            "ts": timestamp,
+            "event": encoded_event,
+            "args": [encode_value(value, f"args[{index}]") for index, value in enumerate(rest)],
+            "kwargs": {key: encode_value(value, f"kwargs[{key!r}]") for key, value in kwargs.items()},
+        }
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return Message(text, event_id, name, self.key, self.options.queue)
+
+    def matches(self, name: str) -> bool:
+        """Whether one of its active registrations' patterns fully matches ``name``."""
+        for registration in self.registrations:
+            if registration.active and re.fullmatch(registration.pattern, name):
+                return True
+        return False
+
+    def __repr__(self) -> str:
+        return f"<QueuedHandler {self.key}>"
+
+
+_handlers: dict[str, QueuedHandler] = {}
+_handlers_lock = threading.Lock()
+_queued_dispatchers: weakref.WeakSet[EventDispatcher] = weakref.WeakSet()
+
+
+def _target_of(handler: object) -> object:
+    return getattr(handler, "__event_system_target__", handler)
+
+
+def register_queued(
+    dispatcher: EventDispatcher,
+    pattern: str | type[Event],
+    handler: Handler,
+    queued: bool | Queued,
+    *,
+    priority: int,
+    once: bool,
+    weak: bool,
+) -> Registration:
+    """Register ``handler`` as a queued handler of ``dispatcher`` (see ``RegisterHandler``)."""
+    if queued is True:
+        options = Queued()
+    elif isinstance(queued, Queued):
+        options = queued
+    else:
+        raise TypeError(f"queued must be a bool or a Queued(...), not {queued!r}")
+    if once or weak:
+        raise ValueError(
+            "a queued handler cannot be registered with once=True or weak=True: "
+            "it runs in other processes, where neither can be honoured"
+        )
+    if not callable(handler):
+        raise InvalidHandlerError(f"a handler must be callable, got {handler!r} for pattern {pattern!r}")
+    key = options.key or describe_handler(handler)
+    if "<locals>" in key or "<lambda>" in key:
+        raise InvalidHandlerError(
+            f"the queued handler {key} has no name that a worker process can find: define it at "
+            "module level (a module the workers import too), or name it with Queued(key=...)"
+        )
+    if isinstance(pattern, type) and issubclass(pattern, Event):
+        event_classes.register(pattern)
+        regex = re.escape(pattern.__event_name__)
+    else:
+        regex = pattern
+    with _handlers_lock:
+        existing = _handlers.get(key)
+        if existing is not None and existing.active:
+            if _target_of(existing.target) is not _target_of(handler) or existing.dispatcher is not dispatcher:
+                raise InvalidHandlerError(
+                    f"the queued handler key {key!r} already names {existing.target!r}; "
+                    "give one of them another key with Queued(key=...)"
+                )
+            if existing.options != options:
+                raise InvalidHandlerError(
+                    f"the queued handler {key!r} is registered again with other options "
+                    f"({options!r} instead of {existing.options!r})"
+                )
+            stub = existing
+        else:
+            stub = QueuedHandler(dispatcher, handler, options, key)
+        registration = dispatcher.registry.register(regex, stub, priority=priority)
+        stub.registrations = [r for r in stub.registrations if r.active]
+        stub.registrations.append(registration)
+        _handlers[key] = stub
+    _queued_dispatchers.add(dispatcher)
+    if _config.hold_provider is not None:
+        _HoldInterceptor.install(dispatcher, True)
+    return registration
+
+
+def queued_handler(key: str) -> QueuedHandler | None:
+    """The queued handler registered in this process under ``key``, if it is still registered."""
+    stub = _handlers.get(key)
+    if stub is None or not stub.active:
+        return None
+    return stub
+
+
+def queued_handlers() -> list[QueuedHandler]:
+    """Every queued handler registered in this process."""
+    return [stub for stub in list(_handlers.values()) if stub.active]

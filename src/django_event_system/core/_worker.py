@@ -1,0 +1,250 @@
+"""The worker side of queued handlers: check a message, revive its event, call the handler.
+
+A transport's task calls :func:`process_message` with the message body and the number of the
+attempt, and acts on the returned :class:`Result`: nothing to do for ``DONE``, ``FAILED`` and
+``REJECTED`` (acknowledge the message), send it again after ``result.delay`` seconds for
+``RETRY``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import enum
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._errors import HandlerErrors, RejectedMessageError
+from ._event import Event
+from ._queued import QueuedHandler, queued_handler
+from ._serialization import decode_event, decode_value
+from ._transport import Message, Transport
+
+__all__ = ["Delivery", "InMemoryTransport", "Outcome", "Result", "current_delivery", "process_message"]
+
+logger = logging.getLogger("django_event_system.queued")
+
+_ENVELOPE_KEYS = frozenset({"v", "handler", "name", "id", "ts", "event", "args", "kwargs"})
+
+
+class Outcome(enum.Enum):
+    """What became of a message in the worker."""
+
+    DONE = "done"
+    """The handler returned."""
+    RETRY = "retry"
+    """The handler raised and has tries left: send the message again after ``Result.delay``."""
+    FAILED = "failed"
+    """The handler raised on its last try; its ``failed`` hook was called."""
+    REJECTED = "rejected"
+    """The message was refused (not JSON, unknown handler or event class...); nothing ran."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What :func:`process_message` did with a message."""
+
+    outcome: Outcome
+    delay: float = 0.0
+    """For ``RETRY``: seconds to wait before the next try."""
+    error: Exception | None = None
+    """The handler's exception, or why the message was rejected."""
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The message that the running queued handler is handling (see :func:`current_delivery`)."""
+
+    event_id: str
+    """The event's unique id: use it as an idempotency key."""
+    event_name: str
+    handler: str
+    attempt: int
+    """0 for the first try, 1 for the first retry..."""
+    occurred_at: datetime.datetime
+
+
+_delivery: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
+    "django_event_system_delivery", default=None
+)
+
+
+def current_delivery() -> Delivery | None:
+    """The delivery that the calling queued handler is handling; ``None`` outside one.
+
+    Gives string-event handlers, which receive no Event instance, the event id and the attempt.
+    """
+    return _delivery.get()
+
+
+def _reject(reason: str, detail: str = "", event_id: str | None = None) -> Result:
+    logger.error("refused a queued message: %s%s", reason, detail)
+    return Result(Outcome.REJECTED, error=RejectedMessageError(reason), event_id=event_id)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
+    """Handle one queued message: check it, revive its event and call its handler.
+
+    Nothing in the message is imported: the handler must be a queued handler registered in this
+    process, and an Event must be of a class registered for reviving. A message that breaks these
+    rules, or is not the JSON that a QueuedHandler produces, is refused and logged (``REJECTED``).
+
+    If the handler raises, the outcome is ``RETRY`` while it has retries left, and ``FAILED``
+    after its last try, once its ``failed(event, exc)`` hook has been called. Events that the
+    handler dispatches are handled before this function returns.
+
+    :param attempt: how many times the handler already failed on this message.
+    """
+    try:
+        envelope = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, TypeError, RecursionError) as exc:
+        return _reject("the body is not JSON", f" ({exc}): {_preview(body)}")
+    if type(envelope) is not dict or envelope.keys() != _ENVELOPE_KEYS or envelope["v"] != 1:
+        return _reject("the body is not a queued event message", f": {_preview(body)}")
+    key, name, event_id = envelope["handler"], envelope["name"], envelope["id"]
+    if type(key) is not str or type(name) is not str or type(event_id) is not str:
+        return _reject("the message's handler, name or id is not a string", f": {_preview(body)}")
+    if type(envelope["args"]) is not list or type(envelope["kwargs"]) is not dict:
+        return _reject("the message's args or kwargs are malformed", f": {_preview(body)}", event_id)
+    if type(envelope["ts"]) not in (int, float):
+        return _reject("the message's timestamp is not a number", f": {_preview(body)}", event_id)
+    handler = queued_handler(key)
+    if handler is None:
+        return _reject(
+            f"no queued handler {key!r} is registered in this process (event {name!r}, id {event_id}); "
+            "make sure the worker imports the module that registers it",
+            event_id=event_id,
+        )
+    if not handler.matches(name):
+        return _reject(f"the queued handler {key!r} does not listen for {name!r} (id {event_id})", event_id=event_id)
+    try:
+        args, kwargs, event = _revive(envelope, name)
+    except RejectedMessageError as exc:
+        logger.error("refused a queued message for %s (event %r, id %s): %s", key, name, event_id, exc)
+        return Result(Outcome.REJECTED, error=exc, event_id=event_id)
+    except Exception as exc:
+        # Not the message's fault (a database that is down, say): worth another try.
+        return _failed(handler, name, event_id, None, exc, attempt)
+    delivery = Delivery(
+        event_id, name, key, attempt, datetime.datetime.fromtimestamp(envelope["ts"], datetime.timezone.utc)
+    )
+    token = _delivery.set(delivery)
+    try:
+        handler.target(name, *args, **kwargs)
+    except Exception as exc:
+        return _failed(handler, name, event_id, event, exc, attempt)
+    finally:
+        _delivery.reset(token)
+        _drain(handler)
+    return Result(Outcome.DONE, event_id=event_id)
+
+
+def _preview(body: object) -> str:
+    text = repr(body)
+    return text if len(text) <= 200 else f"{text[:197]}..."
+
+
+def _revive(envelope: dict[str, Any], name: str) -> tuple[tuple[Any, ...], dict[str, Any], Event | None]:
+    event: Event | None = None
+    if envelope["event"] is not None:
+        event = decode_event(envelope["event"])
+        if type(event).__event_name__ != name or event.event_id != envelope["id"]:
+            raise RejectedMessageError("the message's event does not match its name and id")
+    args = tuple(decode_value(value, 1) for value in envelope["args"])
+    kwargs = {key: decode_value(value, 1) for key, value in envelope["kwargs"].items()}
+    if event is not None:
+        args = (event, *args)
+    return args, kwargs, event
+
+
+def _failed(
+    handler: QueuedHandler, name: str, event_id: str, event: Event | None, exc: Exception, attempt: int
+) -> Result:
+    options = handler.options
+    if attempt < options.max_retries:
+        delay = options.delay_for(attempt)
+        logger.warning(
+            "the queued handler %s failed on event %r (id %s), try %d of %d; trying again in %.3g s: %s: %s",
+            handler.key,
+            name,
+            event_id,
+            attempt + 1,
+            options.max_retries + 1,
+            delay,
+            type(exc).__name__,
+            exc,
+        )
+        return Result(Outcome.RETRY, delay=delay, error=exc, event_id=event_id)
+    logger.error(
+        "the queued handler %s failed on event %r (id %s) after %d tries; giving up",
+        handler.key,
+        name,
+        event_id,
+        attempt + 1,
+        exc_info=exc,
+    )
+    hook = options.failed
+    if hook is not None:
+        try:
+            hook(event if event is not None else name, exc)
+        except Exception:
+            logger.exception("the failed() hook of the queued handler %s raised (event id %s)", handler.key, event_id)
+    return Result(Outcome.FAILED, error=exc, event_id=event_id)
+
+
+def _drain(handler: QueuedHandler) -> None:
+    """Handle what the queued handler dispatched before its message is acknowledged."""
+    try:
+        handler.dispatcher.ClearQueue()
+    except HandlerErrors:
+        logger.exception("handlers of events dispatched by the queued handler %s failed", handler.key)
+
+
+class InMemoryTransport(Transport):
+    """Keeps messages in this process until :meth:`work` handles them: for tests and scripts.
+
+    The whole path runs (JSON encoding, the checks, reviving, retries, ``failed``), without a
+    broker. Retry delays are recorded in :attr:`delays` rather than waited for.
+    """
+
+    name: ClassVar[str] = "memory"
+    supports_delay: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[Message, int]] = deque()
+        self.sent: list[Message] = []
+        """Every message ever enqueued, retries included, in order."""
+        self.results: list[Result] = []
+        self.delays: list[float] = []
+
+    def enqueue(self, message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
+        """Keep ``message`` for :meth:`work`."""
+        self.sent.append(message)
+        if attempt:
+            self.delays.append(delay)
+        self.pending.append((message, attempt))
+
+    def work(self, *, limit: int = 10_000) -> list[Result]:
+        """Handle the pending messages, retries included, until none is left; return the results.
+
+        :raises RuntimeError: more than ``limit`` messages were handled (a retry loop).
+        """
+        results: list[Result] = []
+        while self.pending:
+            if len(results) >= limit:
+                raise RuntimeError(f"InMemoryTransport.work() handled {limit} messages and some are still pending")
+            message, attempt = self.pending.popleft()
+            result = process_message(message.body, attempt=attempt)
+            results.append(result)
+            if result.outcome is Outcome.RETRY:
+                self.enqueue(message, delay=result.delay, attempt=attempt + 1)
+        self.results.extend(results)
+        return results
