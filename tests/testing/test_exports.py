@@ -39,7 +39,7 @@ def test_helpers_work_without_django() -> None:
 
         sys.meta_path.insert(0, NoDjango())
 
-        from django_event_system.events import Dispatcher
+        from django_event_system.core import Dispatcher
         from django_event_system.testing import fake, muted, record_events
 
         with record_events() as events, fake("faked"):
