@@ -13,6 +13,7 @@ entries can only land in a cache that has already been thrown away.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import re
@@ -107,10 +108,7 @@ class Registration:
 class _Entry:
     registration: Registration
     regex: re.Pattern[str] | None  # None for a literal pattern
-
-    @property
-    def sort_key(self) -> tuple[int, int]:
-        return (-self.registration.priority, self.registration.seq)
+    sort_key: tuple[int, int]  # (-priority, seq): the order handlers run in
 
 
 class PatternRegistry:
@@ -162,15 +160,15 @@ class PatternRegistry:
         seq = next(self._seq)
         registration = Registration(self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq)
         registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
-        entry = _Entry(registration, regex)
+        entry = _Entry(registration, regex, (-priority, seq))
         with self._lock:
             if regex is None:
                 current = self._literal_entries.get(pattern, ())
                 literal = dict(self._literal_entries)
-                literal[pattern] = tuple(sorted((*current, entry), key=_sort_key))
+                literal[pattern] = _inserted(current, entry)
                 self._literal_entries = literal
             else:
-                self._regex_entries = tuple(sorted((*self._regex_entries, entry), key=_sort_key))
+                self._regex_entries = _inserted(self._regex_entries, entry)
             self._cache = {}
         return registration
 
@@ -303,6 +301,13 @@ class PatternRegistry:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _inserted(entries: tuple[_Entry, ...], entry: _Entry) -> tuple[_Entry, ...]:
+    """Return ``entries`` (sorted) with ``entry`` in its place: O(log n) comparisons, one copy."""
+    updated = list(entries)
+    bisect.insort(updated, entry, key=_sort_key)
+    return tuple(updated)
 
 
 def _sort_key(entry: _Entry) -> tuple[int, int]:
