@@ -341,6 +341,27 @@ def test_clear_queue_from_inside_a_handler_with_pool_size_one() -> None:
     assert log == ["inner", "outer after ClearQueue"]
 
 
+def test_concurrent_handlers_calling_clear_queue_do_not_wait_for_each_other(dispatcher: EventDispatcher) -> None:
+    """Two handlers draining at the same time each return once the rest is done, instead of deadlocking."""
+    log: list[str] = []
+
+    def draining(name: str) -> None:
+        gevent.sleep(0.01)  # both handlers are running before either drains
+        dispatcher.Dispatch("inner", name)
+        dispatcher.ClearQueue(timeout=10)
+        log.append(f"{name} after ClearQueue")
+
+    dispatcher.RegisterHandler("first|second", draining)
+    dispatcher.RegisterHandler("inner", lambda name, origin: log.append(f"inner from {origin}"))
+    dispatcher.error_policy = "raise"  # a TimeoutError in a handler must fail the test
+    dispatcher.Dispatch("first")
+    dispatcher.Dispatch("second")
+    dispatcher.ClearQueue(timeout=10)
+    assert sorted(log) == ["first after ClearQueue", "inner from first", "inner from second", "second after ClearQueue"]
+    assert log.index("inner from first") < log.index("first after ClearQueue")
+    assert log.index("inner from second") < log.index("second after ClearQueue")
+
+
 def test_clear_queue_from_the_hub_is_refused(dispatcher: EventDispatcher) -> None:
     """``ClearQueue`` called from a hub callback raises QueueUsageError, since the hub cannot wait."""
     outcome: list[BaseException] = []

@@ -29,7 +29,7 @@ import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
-from ._context import delivery_depth
+from ._context import own_depth_holder
 from ._errors import QueueUsageError
 from ._registry import _is_int
 
@@ -97,11 +97,13 @@ class _ThreadSentinel:
 class _HubState:
     """The queue of one OS thread (one gevent hub)."""
 
-    __slots__ = ("armed", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
+    __slots__ = ("armed", "draining", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
 
     def __init__(self, owner: _ThreadSentinel) -> None:
         self.pending: collections.deque[Item] = collections.deque()
         self.workers = 0
+        # Workers whose handler is waiting in drain(): they cannot finish before it returns.
+        self.draining = 0
         # True while a growth check is scheduled on the hub (see GeventQueue._grow).
         self.armed = False
         self.worker_greenlets: set[greenlet] = set()
@@ -189,7 +191,7 @@ class GeventQueue:
         pending = state.pending
         deliver = self._deliver
         # The worker's own context: handlers it runs are at depth 1 unless an item says deeper.
-        delivery_depth.set(1)
+        own_depth_holder()[0] = 1
         try:
             while pending:
                 item = pending.popleft()
@@ -233,18 +235,25 @@ class GeventQueue:
         self._adopt_orphans(state)
         own = 1 if current in state.worker_greenlets else 0
         pending = state.pending
-        with gevent.Timeout(timeout, TimeoutError(f"the event queue was not drained within {timeout} s")):
-            while True:
-                if own and pending:
-                    self._deliver(*pending.popleft())
-                    continue
-                if not pending and state.workers == own:
-                    return
-                if pending and state.workers == 0:
-                    self._spawn(state)
-                waiter = gevent.event.Event()
-                state.waiters.append(waiter)
-                waiter.wait()
+        if own:
+            # Handlers draining at the same time wait for the other workers, not for each other.
+            state.draining += 1
+            state.wake_waiters()
+        try:
+            with gevent.Timeout(timeout, TimeoutError(f"the event queue was not drained within {timeout} s")):
+                while True:
+                    if own and pending:
+                        self._deliver(*pending.popleft())
+                        continue
+                    if not pending and state.workers == (state.draining if own else 0):
+                        return
+                    if pending and state.workers == 0:
+                        self._spawn(state)
+                    waiter = gevent.event.Event()
+                    state.waiters.append(waiter)
+                    waiter.wait()
+        finally:
+            state.draining -= own
 
     def _adopt_orphans(self, state: _HubState) -> None:
         """Move the events of threads that ended with a non-empty queue into ``state``."""
