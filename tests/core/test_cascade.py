@@ -9,7 +9,7 @@ import gevent
 import pytest
 
 from django_event_system.core import CascadeDepthError, EventDispatcher
-from django_event_system.core._context import delivery_depth
+from django_event_system.core._context import current_depth
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_self_dispatching_handler_stops_at_max_depth_with_a_clear_error(
     calls: list[int] = []
 
     def loop(name: str) -> None:
-        calls.append(delivery_depth.get())
+        calls.append(current_depth())
         dispatcher.Dispatch(name)
 
     dispatcher.RegisterHandler("loop", loop)
@@ -52,7 +52,7 @@ def test_sync_mode_loop_is_stopped_at_the_same_depth(dispatcher: EventDispatcher
     dispatcher.error_policy = lambda failure: failures.append(failure.exception)
 
     def loop(name: str) -> None:
-        calls.append(delivery_depth.get())
+        calls.append(current_depth())
         dispatcher.Dispatch(name)
 
     dispatcher.RegisterHandler("loop", loop)
@@ -85,14 +85,14 @@ def test_application_code_dispatches_at_depth_zero_even_while_workers_are_suspen
     depths: list[int] = []
 
     def slow(name: str) -> None:
-        depths.append(delivery_depth.get())
+        depths.append(current_depth())
         gevent.sleep(0.01)
 
     dispatcher.RegisterHandler("slow", slow)
     for _ in range(10):
         dispatcher.Dispatch("slow")
         gevent.sleep(0)  # let a worker start and suspend mid-handler
-        assert delivery_depth.get() == 0
+        assert current_depth() == 0
     dispatcher.ClearQueue(timeout=10)
     assert depths == [1] * 10
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._context import delivery_depth
+from ._context import _OUTSIDE, get_depth_holder, own_depth_holder
 from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, InvalidEventError
 from ._event import Event
 from ._mocking import EventTarget, expect, mocks_dispatch
@@ -59,7 +59,7 @@ collects the failures and raises them from ``ClearQueue`` (or from ``Dispatch`` 
 a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`."""
 
 
-_depth_get = delivery_depth.get
+_depth_holder = get_depth_holder
 
 DEFAULT_MAX_DEPTH = 100
 """How deep a cascade of events dispatched by handlers may go before :class:`CascadeDepthError`."""
@@ -187,6 +187,7 @@ class EventDispatcher:
         """Recompute whether ``Dispatch`` may queue a plain name without further checks."""
         sync = self._sync if self._sync is not None else _config.sync
         self._queue_directly = not sync and not self._interceptors
+        self._deliver_inline = sync and not self._interceptors
 
     @property
     def pool_size(self) -> int:
@@ -338,9 +339,31 @@ class EventDispatcher:
         :raises EmptyEventNameError: the name is empty.
         :raises InvalidEventError: ``event`` is neither a str nor an Event instance.
         """
-        if self._queue_directly and type(event) is str and event and not _depth_get():
+        if self._queue_directly and type(event) is str and event and not _depth_holder()[0]:
             # The hot path: a plain name from application code, queued mode, nothing intercepting.
             self._put((event, args, kwargs, None))
+            return None
+        if self._deliver_inline and type(event) is str and event:
+            # Sync mode's fast path: a plain name, nothing intercepting.
+            holder = _depth_holder()
+            if holder[0] >= self._max_depth:
+                raise self._cascade_error(event, holder[0])
+            if holder is _OUTSIDE:
+                holder = own_depth_holder()
+            callbacks = self.registry._cache.get(event)
+            if callbacks is None:
+                callbacks = self.registry.resolve(event)
+            holder[0] += 1
+            try:
+                for callback in callbacks:
+                    try:
+                        callback(event, *args, **kwargs)
+                    except Exception as exc:
+                        self._failed(event, callback, exc, args, kwargs)
+            finally:
+                holder[0] -= 1
+            if self._error_policy == "raise":
+                self._raise_collected()
             return None
         if type(event) is str:
             if not event:
@@ -353,7 +376,7 @@ class EventDispatcher:
             for interceptor in self._interceptors:
                 if interceptor(name, args, kwargs, instance):
                     return instance
-        depth = _depth_get()
+        depth = _depth_holder()[0]
         if depth >= self._max_depth:
             raise self._cascade_error(name, depth)
         sync = self._sync
@@ -409,7 +432,7 @@ class EventDispatcher:
                     return False
         if not callbacks:
             return True
-        depth = _depth_get()
+        depth = _depth_holder()[0]
         if depth >= self._max_depth:
             raise self._cascade_error(name, depth)
         # An empty name marks the item: _deliver takes the callbacks and the name from its args.
@@ -460,14 +483,6 @@ class EventDispatcher:
     def _deliver(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None, depth: int = 0
     ) -> None:
-        if depth:
-            # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
-            token = delivery_depth.set(depth)
-            try:
-                self._deliver(name, args, kwargs, event)
-            finally:
-                delivery_depth.reset(token)
-            return
         registry = self.registry
         callbacks = registry._cache.get(name)
         if callbacks is None:
@@ -475,20 +490,29 @@ class EventDispatcher:
                 callbacks = registry.resolve(name)
             else:  # an item from deliver_to(): its callbacks and event name travel in its args
                 callbacks, name, args = args
-        if event is None:
-            for callback in callbacks:
-                try:
-                    callback(name, *args, **kwargs)
-                except Exception as exc:
-                    self._failed(name, callback, exc, args, kwargs)
-        else:
-            for callback in callbacks:
-                try:
-                    callback(name, *args, **kwargs)
-                except Exception as exc:
-                    self._failed(name, callback, exc, args, kwargs)
-                if event._propagation_stopped:
-                    break
+        # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
+        if depth:
+            holder = own_depth_holder()
+            outer = holder[0]
+            holder[0] = depth
+        try:
+            if event is None:
+                for callback in callbacks:
+                    try:
+                        callback(name, *args, **kwargs)
+                    except Exception as exc:
+                        self._failed(name, callback, exc, args, kwargs)
+            else:
+                for callback in callbacks:
+                    try:
+                        callback(name, *args, **kwargs)
+                    except Exception as exc:
+                        self._failed(name, callback, exc, args, kwargs)
+                    if event._propagation_stopped:
+                        break
+        finally:
+            if depth:
+                holder[0] = outer
 
     def _failed(
         self, name: str, callback: Handler, exc: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]
