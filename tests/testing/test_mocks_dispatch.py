@@ -507,3 +507,22 @@ def test_decorating_a_non_callable_is_an_error() -> None:
     """``MocksDispatch`` on something that is not callable raises TypeError naming it."""
     with pytest.raises(TypeError, match="MocksDispatch decorates a test function or method, not 3"):
         Dispatcher.MocksDispatch(3)  # type: ignore[type-var]
+
+
+def test_sync_mode_swallows_expected_events_and_runs_the_rest_inline() -> None:
+    """In sync mode an expected event is still held back, and other events run inside ``Dispatch``."""
+    calls: list[Any] = []
+
+    @Dispatcher.MocksDispatch
+    def check() -> None:
+        Dispatcher.Expect("held")
+        Dispatcher.Dispatch("held")
+        Dispatcher.Dispatch("inline")
+        calls.append("after dispatch")
+
+    with (
+        Dispatcher.sync_mode(),
+        Dispatcher.RegisterHandler("held|inline", recording(calls, "h")),
+    ):
+        check()
+    assert calls == [("h", "inline"), "after dispatch"]

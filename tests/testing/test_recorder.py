@@ -334,3 +334,16 @@ def test_muted_recorder_is_an_event_recorder() -> None:
     with muted() as events:
         pass
     assert isinstance(events, EventRecorder)
+
+
+def test_records_in_sync_mode() -> None:
+    """In sync mode the event is recorded and its handler has run by the time ``Dispatch`` returns."""
+    order: list[str] = []
+    with (
+        Dispatcher.sync_mode(),
+        Dispatcher.RegisterHandler("now", lambda name: order.append("handler")),
+        record_events() as events,
+    ):
+        Dispatcher.Dispatch("now")
+        order.append(f"recorded {events.names}")
+    assert order == ["handler", "recorded ['now']"]
