@@ -1,0 +1,244 @@
+"""Fixtures for the Celery tests: the real brokers on loopback, an in-process worker, subprocess workers.
+
+A test of a broker that does not answer is skipped, and fails under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from celery.worker import state
+
+from django_event_system.celery import CeleryTransport
+from django_event_system.core import using_transport
+
+REPO = Path(__file__).resolve().parents[2]
+
+BROKERS = {
+    "redis": ("redis://127.0.0.1:6379/15", 6379),
+    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672//", 5672),
+}
+
+
+def answers(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def require_broker(name: str) -> str:
+    """The URL of broker ``name``; skip the test when it does not answer (fail under CI=true)."""
+    url, port = BROKERS[name]
+    if not answers(port):
+        reason = f"{name} does not answer on 127.0.0.1:{port}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+    return url
+
+
+def make_app(url: str, queue: str) -> Celery:
+    """A Celery application on ``url`` whose tasks go to ``queue``, with short timeouts."""
+    app = Celery(f"des-tests-{queue}", broker=url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=queue,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        broker_transport_options={
+            "visibility_timeout": 2,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        },
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def wait_for(path: Path, timeout: float) -> str:
+    """Wait until ``path`` exists and return its text; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path.name} did not appear within {timeout} s")
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def broker(request: pytest.FixtureRequest) -> str:
+    """Each real broker in turn: its URL."""
+    return require_broker(request.param)
+
+
+@pytest.fixture
+def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The directory where the test handlers write, for this test."""
+    monkeypatch.setenv("DES_CELERY_OUT", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def queue() -> str:
+    """A queue of the test's own, so that no message of another run reaches it."""
+    return f"des-tests-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Running:
+    app: Celery
+    transport: CeleryTransport
+
+
+@pytest.fixture
+def celery_worker(broker: str, queue: str, out: Path) -> Iterator[Running]:
+    """A Celery worker in a thread of this process, consuming the test's queue, and the transport."""
+    import tests.distributed.handlers  # noqa: F401 - registers the queued handlers
+
+    app = make_app(broker, queue)
+    transport = CeleryTransport(app)
+    # The thread pool rather than solo: with solo on RabbitMQ, the in-process worker sees a
+    # message published while it handles another only at its next 10 s poll.
+    with (
+        using_transport(transport),
+        start_worker(app, pool="threads", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING") as worker,
+    ):
+        yield Running(app, transport)
+        # Stop now, and wake the worker's event loop, which would otherwise notice only at its
+        # next timer, up to 10 s later.
+        state.should_terminate = 0  # type: ignore[assignment] # the stubs know only None
+        hub = getattr(worker, "hub", None)
+        if hub is not None:
+            hub.call_soon(lambda: None)
+    with contextlib.suppress(Exception), app.connection_for_write() as connection:
+        cast("Any", connection.default_channel).queue_delete(queue)
+
+
+class Records(logging.Handler):
+    """Collects the records of a logger, from any thread, and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+        self._changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._changed:
+            self.messages.append(record.getMessage())
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float) -> str:
+        """Return the first message that satisfies ``predicate``; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no such log record within {timeout} s; got {self.messages}")
+                self._changed.wait(remaining)
+
+
+@pytest.fixture
+def queued_log() -> Iterator[Records]:
+    """The records of the ``django_event_system.queued`` logger, whichever thread wrote them."""
+    logger = logging.getLogger("django_event_system.queued")
+    records = Records()
+    logger.addHandler(records)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    yield records
+    logger.removeHandler(records)
+    logger.setLevel(previous)
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess on the test's broker and queue."""
+
+    def __init__(self, broker: str, queue: str, out: Path, pool: str) -> None:
+        self.log = out / f"worker-{uuid.uuid4().hex[:6]}.log"
+        env = {
+            **os.environ,
+            "DES_CELERY_BROKER": broker,
+            "DES_CELERY_QUEUE": queue,
+            "DES_CELERY_OUT": str(out),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.distributed.worker_app",
+            "worker",
+            f"--pool={pool}",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=INFO",
+            "-n",
+            f"des-{uuid.uuid4().hex[:6]}@%h",
+        ]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and everything it started."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Ask the worker to stop (warm shutdown); kill it if it has not within 10 s."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def worker_processes(broker: str, queue: str, out: Path) -> Iterator[Callable[[str], WorkerProcess]]:
+    """Start ``celery worker`` subprocesses with a pool; all are stopped after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(pool: str) -> WorkerProcess:
+        worker = WorkerProcess(broker, queue, out, pool)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        # The test is over: nothing of the worker's is worth a warm shutdown's wait.
+        worker.kill()
