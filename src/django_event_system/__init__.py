@@ -8,7 +8,7 @@ loaded on first use, so ``import django_event_system`` works before settings are
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core import (
     CascadeDepthError,
@@ -35,8 +35,29 @@ from .core import (
 
 __version__ = "2.0.0.dev0"
 
+if TYPE_CHECKING:
+    from .django import (
+        FieldChange,
+        ModelChanges,
+        Observer,
+        RegisterSignalsFor,
+        SignalMapping,
+        SignalToEvent,
+        get_changes,
+        model_event_name,
+    )
+
 # Names loaded from the Django adapter on first access (PEP 562).
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "FieldChange": "django_event_system.django",
+    "ModelChanges": "django_event_system.django",
+    "Observer": "django_event_system.django",
+    "RegisterSignalsFor": "django_event_system.django",
+    "SignalMapping": "django_event_system.django",
+    "SignalToEvent": "django_event_system.django",
+    "get_changes": "django_event_system.django",
+    "model_event_name": "django_event_system.django",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -57,6 +78,7 @@ __all__ = [
     "EventDispatcher",
     "EventListener",
     "EventSystemError",
+    "FieldChange",
     "GetPathFromClass",
     "Handler",
     "HandlerErrors",
@@ -65,8 +87,15 @@ __all__ = [
     "InvalidHandlerError",
     "InvalidPatternError",
     "ListenerDefinitionError",
+    "ModelChanges",
+    "Observer",
     "QueueUsageError",
+    "RegisterSignalsFor",
     "Registration",
+    "SignalMapping",
+    "SignalToEvent",
     "configure",
+    "get_changes",
     "get_path_from_class",
+    "model_event_name",
 ]

@@ -1,0 +1,30 @@
+"""The Django adapter: model Observers, signals mapped to events, and the app that ties them in.
+
+Add ``"django_event_system"`` to ``INSTALLED_APPS``. Importing this package touches no
+settings; defining an Observer needs the app registry to be ready (as any model import does).
+"""
+
+from __future__ import annotations
+
+from ._apps import DjangoEventSystemConfig, autodiscover
+from ._changes import FieldChange, ModelChanges, get_changes
+from ._models import ModelAction, model_event_name
+from ._observer import Observer
+from ._settings import conf
+from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEvent
+
+__all__ = [
+    "DjangoEventSystemConfig",
+    "FieldChange",
+    "HookResult",
+    "ModelAction",
+    "ModelChanges",
+    "Observer",
+    "RegisterSignalsFor",
+    "SignalMapping",
+    "SignalToEvent",
+    "autodiscover",
+    "conf",
+    "get_changes",
+    "model_event_name",
+]

@@ -1,0 +1,134 @@
+"""What an update changed: a snapshot of an observed instance's fields, compared at save time.
+
+The snapshot is taken when an instance of an observed model is built (loaded from the database
+or created in code) and refreshed after each save. Only observed models pay for it: the
+``post_init`` receiver is connected for them alone.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from django.db.models import Model
+
+__all__ = ["FieldChange", "ModelChanges", "get_changes", "is_tracked"]
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+_SNAPSHOT = "_event_system_snapshot"
+_CHANGES = "_event_system_changes"
+_MUTABLE = (dict, list, set, bytearray)
+
+# Filled by the model bindings: the models whose changes are tracked.
+_tracked: set[type[Model]] = set()
+
+
+class FieldChange(NamedTuple):
+    """One field's value before and after a save."""
+
+    old: Any
+    new: Any
+
+
+class ModelChanges(Mapping[str, FieldChange], Generic[ModelT]):
+    """The fields that a save changed, by field name, each with its previous and new value.
+
+    It is a read-only mapping: ``"status" in changes``, ``changes["status"].old``,
+    ``list(changes)``. Foreign keys are keyed by the field name and hold the ids. A field that
+    was deferred when the instance was loaded is not known and never listed. For a new instance
+    (creating, created) it is empty.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, FieldChange] | None = None) -> None:
+        self._fields: dict[str, FieldChange] = dict(fields or {})
+
+    def __getitem__(self, field: str) -> FieldChange:
+        try:
+            return self._fields[field]
+        except KeyError:
+            raise KeyError(f"field {field!r} did not change (changed: {sorted(self._fields)})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def previous(self, field: str, default: Any = None) -> Any:
+        """The value ``field`` had before the save, or ``default`` if it did not change."""
+        change = self._fields.get(field)
+        return default if change is None else change.old
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}: {change.old!r} -> {change.new!r}" for name, change in self._fields.items())
+        return f"<ModelChanges {inner or 'none'}>"
+
+
+def is_tracked(model: type[Model]) -> bool:
+    """Whether the changes of ``model``'s instances are tracked."""
+    return model in _tracked
+
+
+def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
+    """Return what the latest save of ``instance`` changed.
+
+    Call it from an ``updating`` or ``updated`` handler. Handlers run after the save, so when the
+    same object is saved twice before they run, both see the latest save.
+
+    :raises LookupError: the model's changes are not tracked (observe it with an ``Observer`` or
+        ``RegisterSignalsFor``).
+    """
+    model = type(instance)
+    if not is_tracked(model):
+        raise LookupError(
+            f"the changes of {model.__qualname__} instances are not tracked: observe the model with an "
+            f"Observer or RegisterSignalsFor({model.__qualname__}) (with track_changes=True)"
+        )
+    changes: ModelChanges[ModelT] | None = instance.__dict__.get(_CHANGES)
+    return changes if changes is not None else ModelChanges()
+
+
+def _copy(value: Any) -> Any:
+    # Containers (JSON fields, arrays) are changed in place; keep the old value apart.
+    return copy.deepcopy(value) if isinstance(value, _MUTABLE) else value
+
+
+def take_snapshot(instance: Model, update_fields: Collection[str] | None = None) -> None:
+    """Remember the current field values (only ``update_fields`` when given)."""
+    data = instance.__dict__
+    snapshot: dict[str, Any] = dict(data.get(_SNAPSHOT) or {}) if update_fields else {}
+    for field in instance._meta.concrete_fields:
+        if update_fields and field.name not in update_fields and field.attname not in update_fields:
+            continue
+        if field.attname in data:
+            snapshot[field.name] = _copy(data[field.attname])
+    data[_SNAPSHOT] = snapshot
+
+
+def record_changes(instance: Model, update_fields: Collection[str] | None = None) -> None:
+    """Compare the instance with its snapshot and keep the result for ``get_changes``."""
+    data = instance.__dict__
+    snapshot: dict[str, Any] = data.get(_SNAPSHOT) or {}
+    changed: dict[str, FieldChange] = {}
+    for field in instance._meta.concrete_fields:
+        if update_fields and field.name not in update_fields and field.attname not in update_fields:
+            continue
+        if field.name not in snapshot or field.attname not in data:
+            continue
+        old, new = snapshot[field.name], data[field.attname]
+        try:
+            different = bool(old != new)
+        except Exception:  # values that cannot be compared count as changed
+            different = True
+        if different:
+            changed[field.name] = FieldChange(old, _copy(new))
+    data[_CHANGES] = ModelChanges(changed)
+
+
+def clear_changes(instance: Model) -> None:
+    """A new instance has no changes."""
+    instance.__dict__[_CHANGES] = ModelChanges()

@@ -1,0 +1,99 @@
+"""System checks: ``manage.py check`` reports bad settings and suspicious classes with stable ids.
+
+========================== =========================================================
+``django_event_system.E001`` ``DJANGO_EVENT_SYSTEM`` is not a dict
+``django_event_system.E002`` an unknown key in ``DJANGO_EVENT_SYSTEM``
+``django_event_system.E003`` ``MODE``
+``django_event_system.E004`` ``POOL_SIZE``
+``django_event_system.E005`` ``ERROR_POLICY``
+``django_event_system.E006`` ``AUTODISCOVER``
+``django_event_system.E007`` ``AUTODISCOVER_MODULES``
+``django_event_system.E008`` ``DRAIN_ON_REQUEST_FINISHED``
+``django_event_system.E009`` ``DRAIN_TIMEOUT``
+``django_event_system.E010`` ``CLOSE_OLD_CONNECTIONS``
+``django_event_system.E011`` ``MAX_DEPTH``
+``django_event_system.E012`` an EventListener whose ``after_commit`` is not a bool
+``django_event_system.W001`` an Observer method that looks like a misspelt action
+========================== =========================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from ..core import Dispatcher, EventListener
+from ._observer import observers
+from ._settings import OPTIONS, SETTING_NAME, conf
+
+__all__ = ["check_listeners", "check_observers", "check_settings"]
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check every key of ``DJANGO_EVENT_SYSTEM``."""
+    raw = conf.raw()
+    if not isinstance(raw, dict):
+        return [
+            checks.Error(
+                f"{SETTING_NAME} must be a dict, not {raw!r}.",
+                hint=f"Write {SETTING_NAME} = {{'MODE': 'async', ...}}, or remove it to use the defaults.",
+                id="django_event_system.E001",
+            )
+        ]
+    errors: list[checks.CheckMessage] = []
+    for key, suggestion in conf.unknown_keys():
+        errors.append(
+            checks.Error(
+                f"{SETTING_NAME} has an unknown key {key!r}.",
+                hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + f"Known keys: {', '.join(OPTIONS)}.",
+                id="django_event_system.E002",
+            )
+        )
+    for key, option in OPTIONS.items():
+        if key not in raw:
+            continue
+        error = option.validate(raw[key])
+        if error is not None:
+            errors.append(checks.Error(f"{SETTING_NAME}[{key!r}] {error}.", hint=option.hint, id=option.check_id))
+    return errors
+
+
+def check_observers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn about Observer methods whose names look like misspelt actions (``create``, ``updatd``)."""
+    warnings: list[checks.CheckMessage] = []
+    for observer in observers():
+        for method, action in observer.suspicious_methods:
+            warnings.append(
+                checks.Warning(
+                    f"{observer.__module__}.{observer.__qualname__}.{method}() is not an action, so it is never "
+                    f"called for a model event.",
+                    hint=f"Did you mean {action}()? Rename the method, or start its name with _ if it is a helper.",
+                    obj=observer,
+                    id="django_event_system.W001",
+                )
+            )
+    return warnings
+
+
+def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Report EventListener classes whose ``after_commit`` is not a bool."""
+    errors: list[checks.CheckMessage] = []
+    seen: set[type] = set()
+    for registration in Dispatcher.registry:
+        listener = getattr(registration.handler, "instance", None)
+        if not isinstance(listener, EventListener) or type(listener) in seen:
+            continue
+        seen.add(type(listener))
+        value = getattr(listener, "after_commit", False)
+        if not isinstance(value, bool):
+            cls = type(listener)
+            errors.append(
+                checks.Error(
+                    f"{cls.__module__}.{cls.__qualname__}.after_commit must be True or False, not {value!r}.",
+                    hint="after_commit = True delivers model events to the listener only after the commit.",
+                    obj=cls,
+                    id="django_event_system.E012",
+                )
+            )
+    return errors

@@ -1,0 +1,260 @@
+"""The Observer class: a class whose methods handle the model events of one model."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+import re
+import threading
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model
+
+from ..core import Dispatcher, EventDispatcher, Registration
+from ._changes import ModelChanges, get_changes
+from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
+from ._transactions import COMMIT_ACTIONS
+
+__all__ = ["Observer", "observers"]
+
+logger = logging.getLogger("django_event_system.django")
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+# Attributes of Observer that a subclass may define without being an action.
+_OWN = frozenset({"observes", "after_commit", "priority", "track_changes", "dispatcher", "abstract"})
+
+_observers: dict[tuple[type[Model], str], type[Observer[Any]]] = {}
+_lock = threading.Lock()
+
+
+class Observer(Generic[ModelT]):
+    """Handle the model events of one model with methods named after the actions::
+
+        class ExampleObserver(Observer[Example]):
+            observes = Example
+
+            def created(self, event_name: str, example: Example) -> None: ...
+
+            def updated(self, event_name: str, example: Example) -> None:
+                if "status" in self.changes(example): ...
+
+    Each method is called as ``method(event_name, instance)``, in a worker greenlet, for the
+    event ``events::db::<GetPathFromClass(Model)>::<action>``. The actions are ``creating``,
+    ``created``, ``updating``, ``updated``, ``deleting``, ``deleted``, plus ``saving`` and
+    ``saved`` for both creates and updates. Defining an Observer also makes the model dispatch
+    all those events, for any listener. The class registers one instance of itself when it is
+    defined, once: defining it again (a module imported twice) replaces the first.
+
+    Class options:
+
+    ``observes``
+        The model class (required). Events follow Django's signals: saving a proxy model or a
+        multi-table child dispatches that class's events, not its parent's.
+    ``after_commit``
+        ``True``: ``created``, ``updated``, ``saved`` and ``deleted`` are called only once the
+        transaction commits, never after a rollback, at once in autocommit.
+    ``priority``
+        Higher runs before other handlers of the same event.
+    ``track_changes``
+        ``True`` (the default) keeps a snapshot of loaded instances so that ``updating`` and
+        ``updated`` can ask :meth:`changes`.
+    ``dispatcher``
+        Another :class:`EventDispatcher` than the global ``Dispatcher``.
+    ``abstract``
+        ``True`` on a base class that is only meant to be subclassed: it is not registered.
+
+    :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class.
+    """
+
+    observes: type[ModelT]
+    after_commit: ClassVar[bool] = False
+    priority: ClassVar[int] = 0
+    track_changes: ClassVar[bool] = True
+    dispatcher: ClassVar[EventDispatcher] = Dispatcher
+    abstract: ClassVar[bool] = True
+    registrations: ClassVar[tuple[Registration, ...]] = ()
+    """The handles of this class's registrations (empty for an abstract class)."""
+    events: ClassVar[Mapping[ModelAction, str]] = {}
+    """The names of the observed model's events, by action."""
+    suspicious_methods: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """Methods whose names look like misspelt actions, each with the action it resembles."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract", False) is True:
+            cls.registrations = ()
+            return
+        cls.abstract = False
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        model = getattr(cls, "observes", None)
+        if model is None:
+            raise ImproperlyConfigured(
+                f"{where} must set observes = <a model class>; set abstract = True on a base "
+                "class that is only meant to be subclassed"
+            )
+        problem = check_model(model)
+        if problem is not None:
+            raise ImproperlyConfigured(f"{where}.observes must be a concrete model class: {problem}")
+        declared = _declared_model(cls)
+        if declared is not None and not issubclass(model, declared):
+            raise ImproperlyConfigured(
+                f"{where} is declared Observer[{declared.__qualname__}] but observes {model.__qualname__}"
+            )
+        for option, kind in (("after_commit", bool), ("track_changes", bool)):
+            value = getattr(cls, option)
+            if not isinstance(value, kind):
+                raise ImproperlyConfigured(f"{where}.{option} must be True or False, not {value!r}")
+        priority: object = cls.priority
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise ImproperlyConfigured(f"{where}.priority must be an int, not {priority!r}")
+        dispatcher: object = cls.dispatcher
+        if not isinstance(dispatcher, EventDispatcher):
+            raise ImproperlyConfigured(f"{where}.dispatcher must be an EventDispatcher, not {dispatcher!r}")
+        cls.suspicious_methods = _suspicious_methods(cls)
+        cls.events = {action: model_event_name(model, action) for action in ACTIONS}
+        _register(cls, model)
+
+    # The actions. Positional-only, so that a subclass may name the parameters as it likes.
+
+    def creating(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when a new instance is about to be saved (``instance._state.adding``)."""
+
+    def created(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when a new instance was saved."""
+
+    def updating(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when an existing instance is about to be saved."""
+
+    def updated(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when an existing instance was saved."""
+
+    def saving(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when any instance is about to be saved (new or existing)."""
+
+    def saved(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when any instance was saved (new or existing)."""
+
+    def deleting(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when an instance is about to be deleted."""
+
+    def deleted(self, event_name: str, instance: ModelT, /) -> None:
+        """Called when an instance was deleted."""
+
+    def changes(self, instance: ModelT) -> ModelChanges[ModelT]:
+        """What the latest save of ``instance`` changed (see :func:`get_changes`)."""
+        return get_changes(instance)
+
+    @classmethod
+    def unregister(cls) -> None:
+        """Remove this class's handlers; the model keeps dispatching while others observe it."""
+        for registration in cls.registrations:
+            registration.cancel()
+        cls.registrations = ()
+        model = cls.__dict__.get("observes", getattr(cls, "observes", None))
+        if isinstance(model, type) and issubclass(model, Model):
+            key = (model, cls.__qualname__)
+            with _lock:
+                if _observers.get(key) is cls:
+                    del _observers[key]
+                    bind(model).release(("observer", cls.__qualname__))
+
+
+class _ObserverCall:
+    """The handler registered for one action of an Observer: looks the method up at every call."""
+
+    __slots__ = ("__event_system_description__", "action", "observer")
+
+    def __init__(self, observer: Observer[Any], action: ModelAction) -> None:
+        self.observer = observer
+        self.action = action
+        cls = type(observer)
+        self.__event_system_description__ = f"{cls.__module__}:{cls.__qualname__}.{action}"
+
+    @property
+    def __event_system_after_commit__(self) -> bool:
+        return self.action in COMMIT_ACTIONS and type(self.observer).after_commit
+
+    def __call__(self, name: str, instance: Model, *args: Any, **kwargs: Any) -> object:
+        method = getattr(self.observer, self.action)
+        return method(name, instance)
+
+    def __repr__(self) -> str:
+        return f"<observer call {self.__event_system_description__}>"
+
+
+def _declared_model(cls: type) -> type[Model] | None:
+    """The model in ``Observer[Model]`` among the class's bases, if it is a class."""
+    for klass in cls.__mro__:
+        for base in getattr(klass, "__orig_bases__", ()):
+            if typing.get_origin(base) is Observer:
+                (argument,) = typing.get_args(base)
+                if isinstance(argument, type) and issubclass(argument, Model):
+                    return argument
+                return None
+    return None
+
+
+def _suspicious_methods(cls: type) -> tuple[tuple[str, str], ...]:
+    found = []
+    for name, value in vars(cls).items():
+        if name.startswith("_") or name in ACTIONS or name in _OWN or not inspect.isfunction(value):
+            continue
+        if hasattr(Observer, name):
+            continue
+        close = difflib.get_close_matches(name.lower(), ACTIONS, n=1, cutoff=0.75)
+        if close:
+            found.append((name, close[0]))
+    return tuple(found)
+
+
+def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
+    key = (model, cls.__qualname__)
+    with _lock:
+        previous = _observers.get(key)
+        if previous is not None:
+            for registration in previous.registrations:
+                registration.cancel()
+            previous.registrations = ()
+            if previous.__module__ == cls.__module__:
+                logger.debug(
+                    "observer %s.%s defined again: the new definition replaces the first",
+                    cls.__module__,
+                    cls.__qualname__,
+                )
+            else:
+                logger.warning(
+                    "observer %s.%s replaces %s.%s (same name, same model %s): is one module imported under two names?",
+                    cls.__module__,
+                    cls.__qualname__,
+                    previous.__module__,
+                    previous.__qualname__,
+                    model._meta.label,
+                )
+        _observers[key] = cls
+        bind(model).claim(("observer", cls.__qualname__), cls.dispatcher, cls.track_changes)
+    instance = cls()
+    registrations: list[Registration] = []
+    for action in ACTIONS:
+        if getattr(cls, action) is getattr(Observer, action):
+            continue
+        pattern = re.escape(model_event_name(model, action))
+        call = _ObserverCall(instance, action)
+        registrations.append(cls.dispatcher.RegisterHandler(pattern, call, priority=cls.priority))
+    cls.registrations = tuple(registrations)
+    logger.debug(
+        "observer %s.%s registered for %s: %s",
+        cls.__module__,
+        cls.__qualname__,
+        model._meta.label,
+        ", ".join(r.pattern.rsplit("::", 1)[-1] for r in registrations) or "no action",
+    )
+
+
+def observers() -> list[type[Observer[Any]]]:
+    """Every registered Observer class, by model label and name."""
+    return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__))

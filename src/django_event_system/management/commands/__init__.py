@@ -1,0 +1,1 @@
+"""Management commands of django-event-system: ``manage.py events``."""

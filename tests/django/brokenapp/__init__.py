@@ -1,0 +1,1 @@
+"""An app whose observers module fails to import, for the autodiscovery tests."""

@@ -1,0 +1,209 @@
+"""Tests for change tracking: what an update changed, for observed models only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db.models import signals
+
+from django_event_system import FieldChange, ModelChanges, Observer, RegisterSignalsFor, get_changes
+
+from .testapp.models import Example, Place, Unobserved
+
+pytestmark = pytest.mark.django_db
+
+
+def observe_updates(seen: list[ModelChanges[Example]]) -> type[Observer[Example]]:
+    """An Observer that records the changes its ``updating`` and ``updated`` methods see."""
+
+    class ChangesObserver(Observer[Example]):
+        observes = Example
+
+        def updated(self, event_name: str, instance: Example) -> None:
+            seen.append(self.changes(instance))
+
+    return ChangesObserver
+
+
+def test_updated_sees_the_changed_fields_with_old_and_new_values(drain: Callable[[], None]) -> None:
+    """Only the fields that changed are listed, each as ``FieldChange(old, new)``."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="parcel", status="draft")
+    loaded = Example.objects.get(pk=example.pk)
+    loaded.status = "shipped"
+    loaded.save()
+    drain()
+    [changes] = seen
+    assert dict(changes) == {"status": FieldChange("draft", "shipped")}
+    assert changes["status"].old == "draft"
+    assert "name" not in changes
+    assert changes.previous("status") == "draft"
+    assert changes.previous("name", "unchanged") == "unchanged"
+    assert repr(changes) == "<ModelChanges status: 'draft' -> 'shipped'>"
+
+
+def test_updating_sees_the_same_changes(drain: Callable[[], None]) -> None:
+    """``updating`` handlers see the changes too (they are computed before the write)."""
+    seen: list[set[str]] = []
+
+    class BeforeWrite(Observer[Example]):
+        observes = Example
+
+        def updating(self, event_name: str, instance: Example) -> None:
+            seen.append(set(self.changes(instance)))
+
+    example = Example.objects.create(name="before")
+    example.name = "after"
+    example.notes = "noted"
+    example.save()
+    drain()
+    assert seen == [{"name", "notes"}]
+
+
+def test_changes_are_relative_to_the_previous_save(drain: Callable[[], None]) -> None:
+    """After a save the snapshot is refreshed: the next update lists only what changed since."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="v1")
+    example.name = "v2"
+    example.save()
+    drain()
+    example.status = "final"
+    example.save()
+    drain()
+    assert [dict(changes) for changes in seen] == [
+        {"name": FieldChange("v1", "v2")},
+        {"status": FieldChange("draft", "final")},
+    ]
+
+
+def test_update_fields_limits_the_changes_and_the_snapshot(drain: Callable[[], None]) -> None:
+    """With ``update_fields`` only those fields count; the others stay pending for a later save."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="limited")
+    example.name = "renamed"
+    example.status = "done"
+    example.save(update_fields=["status"])
+    drain()
+    example.save()
+    drain()
+    assert [dict(changes) for changes in seen] == [
+        {"status": FieldChange("draft", "done")},
+        {"name": FieldChange("limited", "renamed")},
+    ]
+
+
+def test_container_changed_in_place_is_detected(drain: Callable[[], None]) -> None:
+    """A JSON value mutated in place is compared with a copy, so the change shows."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="json", data={"tags": ["a"]})
+    example.data["tags"].append("b")
+    example.save()
+    drain()
+    assert dict(seen[0]) == {"data": FieldChange({"tags": ["a"]}, {"tags": ["a", "b"]})}
+
+
+def test_foreign_key_changes_hold_ids(drain: Callable[[], None]) -> None:
+    """A foreign key is listed under the field name, with the ids."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    first, second = Place.objects.create(name="A"), Place.objects.create(name="B")
+    example = Example.objects.create(name="fk", place=first)
+    example.place = second
+    example.save()
+    drain()
+    assert dict(seen[0]) == {"place": FieldChange(first.pk, second.pk)}
+
+
+def test_deferred_fields_are_not_listed(drain: Callable[[], None]) -> None:
+    """A field deferred at load time has no known old value and is left out."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    Example.objects.create(name="partial")
+    loaded = Example.objects.only("name").get(name="partial")
+    loaded.name = "complete"
+    loaded.status = "changed too"
+    loaded.save()
+    drain()
+    assert set(seen[0]) == {"name"}
+
+
+def test_a_new_instance_has_no_changes(drain: Callable[[], None]) -> None:
+    """Creating and created handlers see empty changes."""
+    seen: list[ModelChanges[Example]] = []
+
+    class OnCreate(Observer[Example]):
+        observes = Example
+
+        def created(self, event_name: str, instance: Example) -> None:
+            seen.append(self.changes(instance))
+
+    Example.objects.create(name="new")
+    drain()
+    assert len(seen[0]) == 0
+
+
+def test_unchanged_field_lookup_names_the_changed_ones(drain: Callable[[], None]) -> None:
+    """Asking for a field that did not change raises a KeyError listing those that did."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="k")
+    example.status = "s"
+    example.save()
+    drain()
+    with pytest.raises(KeyError, match=r"field 'name' did not change \(changed: \['status'\]\)"):
+        seen[0]["name"]
+
+
+def test_register_signals_for_tracks_changes_for_listeners(drain: Callable[[], None]) -> None:
+    """A model mapped with ``RegisterSignalsFor`` is tracked, so any handler can call ``get_changes``."""
+    RegisterSignalsFor(Example)
+    seen: list[set[str]] = []
+    from django_event_system import Dispatcher
+
+    with Dispatcher.RegisterHandler(
+        r"events::db::.*::Example::updated", lambda name, instance: seen.append(set(get_changes(instance)))
+    ):
+        example = Example.objects.create(name="tracked")
+        example.status = "moved"
+        example.save()
+        drain()
+    assert seen == [{"status"}]
+
+
+def test_unobserved_models_pay_nothing() -> None:
+    """A model no one observes has no ``post_init`` receiver and its instances carry no snapshot."""
+    assert not signals.post_init.has_listeners(Unobserved)
+    item = Unobserved(name="free")
+    assert "_event_system_snapshot" not in item.__dict__
+    RegisterSignalsFor(Example)
+    assert signals.post_init.has_listeners(Example)
+    assert not signals.post_init.has_listeners(Unobserved)
+
+
+def test_get_changes_of_an_untracked_model_says_how_to_track_it() -> None:
+    """``get_changes`` on an unobserved model raises a LookupError that names the fix."""
+    with pytest.raises(
+        LookupError,
+        match=r"the changes of Unobserved instances are not tracked: observe the model with an Observer or "
+        r"RegisterSignalsFor\(Unobserved\)",
+    ):
+        get_changes(Unobserved(name="x"))
+
+
+def test_track_changes_false_takes_no_snapshot() -> None:
+    """An Observer with ``track_changes = False`` connects no ``post_init`` receiver."""
+
+    class Untracked(Observer[Example]):
+        observes = Example
+        track_changes = False
+
+        def updated(self, event_name: str, instance: Example) -> None: ...
+
+    assert not signals.post_init.has_listeners(Example)
+    with pytest.raises(LookupError, match=r"the changes of Example instances are not tracked"):
+        get_changes(Example(name="x"))

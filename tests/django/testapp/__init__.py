@@ -1,0 +1,1 @@
+"""Models, views and observers used by the Django adapter tests."""
