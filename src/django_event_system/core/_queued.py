@@ -132,7 +132,7 @@ is raised as with ``"raise"``."""
 class _Config:
     transport: Transport | None = None
     on_enqueue_error: EnqueueErrorPolicy = "raise"
-    hold_provider: Callable[[], HeldMessages | None] | None = None
+    hold_provider: Callable[[str], HeldMessages | None] | None = None
 
 
 _config = _Config()
@@ -261,12 +261,17 @@ class HeldMessages:
             raise first_error
 
 
-def set_hold_provider(provider: Callable[[], HeldMessages | None] | None) -> None:
+def set_hold_provider(
+    provider: Callable[[str], HeldMessages | None] | None,
+) -> Callable[[str], HeldMessages | None] | None:
     """Install the function asked, at each dispatch of an event with queued handlers, whether
-    their messages must be held back (see the module docstring). ``None`` removes it."""
+    their messages must be held back (see the module docstring). It receives the event name.
+    ``None`` removes it. Returns the provider it replaces."""
+    previous = _config.hold_provider
     _config.hold_provider = provider
     for dispatcher in list(_queued_dispatchers):
         _HoldInterceptor.install(dispatcher, provider is not None)
+    return previous
 
 
 class _HeldName(str):
@@ -316,7 +321,7 @@ class _HoldInterceptor:
             instance.__dict__.pop("_event_held", None)
         if not any(type(callback) is QueuedHandler for callback in dispatcher.registry.resolve(name)):
             return False
-        held = provider()
+        held = provider(name)
         if held is None:
             return False
         if instance is not None:
@@ -356,6 +361,12 @@ class QueuedHandler:
         self.key = key
         self.registrations: list[Registration] = []
         self.__event_system_description__ = key
+
+    @property
+    def __event_system_after_commit__(self) -> bool:
+        # Adapters that hand some events to after-commit handlers themselves (the Django
+        # adapter's model events) count a queued handler among them while messages are held.
+        return _config.hold_provider is not None
 
     @property
     def active(self) -> bool:

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 
 from ..core import Dispatcher, ErrorPolicy, configure
 from ..core._queue import DEFAULT_POOL_SIZE
+from ._queued import check_queued_setting, install_queued
 
 __all__ = ["OPTIONS", "SETTING_NAME", "EventSystemSettings", "apply_settings", "conf"]
 
@@ -149,6 +150,13 @@ OPTIONS: Mapping[str, Option] = {
             _is_positive_int,
             "How deep handlers may dispatch events that dispatch events, e.g. 100.",
         ),
+        Option(
+            "QUEUED",
+            {},
+            "django_event_system.E020",
+            check_queued_setting,
+            "Queued handlers' transport and options, e.g. {'TRANSPORT': 'celery', 'CELERY_APP': 'proj.celery.app'}.",
+        ),
     )
 }
 
@@ -260,3 +268,7 @@ def apply_settings() -> None:
                 Dispatcher.max_depth = conf.max_depth
         except (ImproperlyConfigured, ImportError) as exc:
             logger.warning("%s[%r] was ignored: %s", SETTING_NAME, key, exc)
+    try:
+        install_queued()
+    except (ImproperlyConfigured, ImportError) as exc:
+        logger.warning("%s['QUEUED'] was ignored: %s", SETTING_NAME, exc)

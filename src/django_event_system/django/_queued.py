@@ -1,0 +1,226 @@
+"""Queued handlers under Django: the transport chosen by a setting, models by reference, after commit.
+
+Settings, in ``DJANGO_EVENT_SYSTEM["QUEUED"]`` (all optional)::
+
+    DJANGO_EVENT_SYSTEM = {
+        "QUEUED": {
+            "TRANSPORT": "celery",              # "celery", "tasks", or the dotted path of a Transport
+                                                # (or of a callable returning one); None (the
+                                                # default) keeps what configure_transport() set
+            "CELERY_APP": "proj.celery.app",    # for "celery"; default: Celery's current app
+            "TASKS_BACKEND": "default",         # for "tasks": the alias in TASKS
+            "QUEUE": None,                      # the queue when a handler names none
+            "AFTER_COMMIT": True,               # hold messages until the transaction commits
+            "DATABASE": "default",              # whose transactions count
+            "ON_ENQUEUE_ERROR": "raise",        # or the dotted path of a callable(EnqueueFailure)
+        }
+    }
+
+Model instances in a payload travel as a reference, ``{"$model": [app_label, model_name, pk]}``,
+and the worker loads the row again (through the model's base manager, so a default manager's
+filter hides nothing). If the row is gone by then (deleted, or in a transaction that rolled
+back), the message is refused: the handler is not called, nothing is retried, ``failed()`` is
+not called (there is no event to give it), and an error naming the model, the primary key, the
+event id and the handler is logged on ``django_event_system.queued``. A handler that must know
+about deleted rows should receive the fields it needs (an Event with the id and the values)
+rather than the instance. An instance that has no primary key yet cannot be queued.
+
+After commit: inside ``transaction.atomic()``, the messages of queued handlers are held and
+sent only when the outermost transaction commits, and dropped if it rolls back, so a worker
+never looks for a row that is not committed yet. Outside a transaction they are sent at once.
+The in-process handlers of the same event are not held back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.db import connections, transaction
+from django.db.models import Model
+from django.utils.module_loading import import_string
+
+from ..core import (
+    EnqueueErrorPolicy,
+    HeldMessages,
+    RejectedMessageError,
+    SerializationError,
+    Transport,
+    configure_transport,
+    register_value_codec,
+    set_hold_provider,
+)
+from ..core._serialization import JSON, decode_value, encode_value
+
+__all__ = ["QUEUED_DEFAULTS", "ModelReferenceCodec", "check_queued_setting", "install_queued", "queued_settings"]
+
+logger = logging.getLogger("django_event_system.queued")
+
+QUEUED_DEFAULTS: dict[str, Any] = {
+    "TRANSPORT": None,
+    "CELERY_APP": None,
+    "TASKS_BACKEND": "default",
+    "QUEUE": None,
+    "AFTER_COMMIT": True,
+    "DATABASE": "default",
+    "ON_ENQUEUE_ERROR": "raise",
+}
+
+# The model events that the adapter itself holds for after-commit handlers (see _transactions);
+# a queued handler counts as one of those, so these names need no hold here.
+_COMMIT_SUFFIXES = ("::created", "::updated", "::saved", "::deleted")
+
+
+def queued_settings() -> dict[str, Any]:
+    """``DJANGO_EVENT_SYSTEM["QUEUED"]`` over the defaults.
+
+    :raises ImproperlyConfigured: the setting is malformed (see :func:`check_queued_setting`).
+    """
+    raw = getattr(settings, "DJANGO_EVENT_SYSTEM", {})
+    value = raw.get("QUEUED", {}) if isinstance(raw, dict) else {}
+    error = check_queued_setting(value)
+    if error is not None:
+        raise ImproperlyConfigured(f"DJANGO_EVENT_SYSTEM['QUEUED'] {error}")
+    return {**QUEUED_DEFAULTS, **value}
+
+
+def check_queued_setting(value: object) -> str | None:
+    """What is wrong with a ``QUEUED`` setting, or ``None`` when it is valid."""
+    if not isinstance(value, dict):
+        return f"must be a dict, not {value!r}"
+    unknown = sorted(set(value) - set(QUEUED_DEFAULTS))
+    if unknown:
+        return f"has unknown keys {unknown}; the keys are {sorted(QUEUED_DEFAULTS)}"
+    transport = value.get("TRANSPORT")
+    if transport is not None and not isinstance(transport, (str, Transport)):
+        return f"['TRANSPORT'] must be 'celery', 'tasks', None or a dotted path, not {transport!r}"
+    if isinstance(transport, str) and transport not in ("celery", "tasks") and "." not in transport:
+        return f"['TRANSPORT'] must be 'celery', 'tasks', None or a dotted path, not {transport!r}"
+    for key in ("CELERY_APP", "QUEUE"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            return f"[{key!r}] must be a str or None, not {value[key]!r}"
+    for key in ("TASKS_BACKEND", "DATABASE"):
+        if key in value and not isinstance(value[key], str):
+            return f"[{key!r}] must be a str, not {value[key]!r}"
+    if "AFTER_COMMIT" in value and not isinstance(value["AFTER_COMMIT"], bool):
+        return f"['AFTER_COMMIT'] must be True or False, not {value['AFTER_COMMIT']!r}"
+    policy = value.get("ON_ENQUEUE_ERROR", "raise")
+    if policy != "raise" and not callable(policy) and not (isinstance(policy, str) and "." in policy):
+        return f"['ON_ENQUEUE_ERROR'] must be 'raise', a callable or its dotted path, not {policy!r}"
+    return None
+
+
+def _build_transport(options: dict[str, Any]) -> Transport | None:
+    choice = options["TRANSPORT"]
+    if choice is None or isinstance(choice, Transport):
+        return choice
+    if choice == "celery":
+        from celery import Celery, current_app
+
+        from ..celery import CeleryTransport
+
+        app = import_string(options["CELERY_APP"]) if options["CELERY_APP"] else current_app
+        if not isinstance(app, Celery):
+            app = cast("Celery", getattr(app, "_get_current_object", lambda: app)())
+        return CeleryTransport(app, queue=options["QUEUE"])
+    if choice == "tasks":
+        from .tasks import TasksTransport
+
+        return TasksTransport(backend=options["TASKS_BACKEND"], queue_name=options["QUEUE"])
+    target = import_string(choice)
+    transport = target if isinstance(target, Transport) else target()
+    if not isinstance(transport, Transport):
+        raise ImproperlyConfigured(
+            f"DJANGO_EVENT_SYSTEM['QUEUED']['TRANSPORT'] {choice!r} gave {transport!r}, not a Transport"
+        )
+    return transport
+
+
+_installed: list[Callable[[], None]] = []
+
+
+def install_queued() -> None:
+    """Apply ``DJANGO_EVENT_SYSTEM["QUEUED"]``: the transport, the model codec, after-commit.
+
+    Called when the app is ready and whenever the setting changes.
+
+    :raises ImproperlyConfigured: the setting is invalid, or names what cannot be imported.
+    """
+    options = queued_settings()
+    if not _installed:
+        _installed.append(register_value_codec(ModelReferenceCodec()))
+    configured: object = options["ON_ENQUEUE_ERROR"]
+    if isinstance(configured, str) and configured != "raise":
+        configured = import_string(configured)
+    policy = cast("EnqueueErrorPolicy", configured)
+    if options["TRANSPORT"] is not None:
+        # Without TRANSPORT, a transport configured in code (configure_transport) stays.
+        try:
+            transport = _build_transport(options)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"DJANGO_EVENT_SYSTEM['QUEUED']['TRANSPORT'] cannot be set up: {exc}") from exc
+        configure_transport(transport, on_enqueue_error=policy)
+    set_hold_provider(_TransactionHold(options["DATABASE"]) if options["AFTER_COMMIT"] else None)
+
+
+class _TransactionHold:
+    """The hold provider: inside an atomic block, hold the messages until it commits."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+
+    def __call__(self, name: str) -> HeldMessages | None:
+        if name.startswith("events::db::") and name.endswith(_COMMIT_SUFFIXES):
+            return None  # the adapter delivers these to queued handlers from on_commit itself
+        if not connections[self.using].in_atomic_block:
+            return None
+        held = HeldMessages()
+        # Registered at the current savepoint: a savepoint rolled back drops it, as it drops
+        # the rows written under it.
+        transaction.on_commit(held.release, using=self.using)
+        return held
+
+    def __repr__(self) -> str:
+        return f"<hold queued messages until {self.using!r} commits>"
+
+
+class ModelReferenceCodec:
+    """Sends a saved model instance as ``[app_label, model_name, pk]`` and loads it again."""
+
+    tag = "model"
+
+    def can_encode(self, value: object) -> bool:
+        """Any model instance."""
+        return isinstance(value, Model)
+
+    def encode(self, value: Model) -> JSON:
+        """The instance's reference. :raises SerializationError: it has no primary key."""
+        if value.pk is None:
+            raise SerializationError(
+                f"the {value._meta.label} instance has no primary key yet: queued handlers receive "
+                "model instances by reference, so dispatch once it is saved"
+            )
+        return [value._meta.app_label, value._meta.model_name, encode_value(value.pk, f"{value._meta.label}.pk")]
+
+    def decode(self, data: JSON) -> Model:
+        """Load the row again. :raises RejectedMessageError: unknown model, or the row is gone."""
+        if type(data) is not list or len(data) != 3 or not all(type(part) is str for part in data[:2]):
+            raise RejectedMessageError(f"malformed model reference {data!r}")
+        app_label, model_name, raw_pk = data
+        try:
+            model = apps.get_model(cast("str", app_label), cast("str", model_name))
+        except LookupError:
+            raise RejectedMessageError(f"the model {app_label}.{model_name} is not installed here") from None
+        pk = decode_value(raw_pk, 1)
+        try:
+            return cast("Model", model._base_manager.get(pk=pk))
+        except ObjectDoesNotExist:
+            raise RejectedMessageError(
+                f"the {model._meta.label} row with pk {pk!r} no longer exists (deleted, or never committed)"
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise RejectedMessageError(f"invalid pk {pk!r} for {model._meta.label}: {exc}") from None
