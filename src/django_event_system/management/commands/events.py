@@ -54,6 +54,7 @@ class Command(BaseCommand):
             write(f"  {pattern}")
             for registration in by_pattern[pattern]:
                 write(f"      {describe_handler(registration.handler)}  {_options(registration)}")
+        write("")
         write(self.style.MIGRATE_HEADING("Models that dispatch events::db::<model>::<action>:"))
         model_bindings = bindings()
         if not model_bindings:
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             observed_by = ", ".join(by_model.get(binding.model, [])) or "RegisterSignalsFor"
             tracked = "  track_changes" if binding.track_changes else ""
             write(f"  {binding.model._meta.label}  {prefix}::<action>  ({observed_by}){tracked}")
+        write("")
         write(self.style.MIGRATE_HEADING("Signals mapped to events:"))
         signal_mappings = mappings()
         if not signal_mappings:

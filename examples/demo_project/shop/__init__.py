@@ -1,0 +1,1 @@
+"""A small shop: orders, their Observer, listeners and typed events."""

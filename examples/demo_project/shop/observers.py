@@ -1,0 +1,33 @@
+"""The Order's observers, found at start-up by the event system's autodiscovery."""
+
+from __future__ import annotations
+
+from django_event_system import Observer
+
+from .console import say
+from .models import Order
+
+
+class OrderObserver(Observer[Order]):
+    """Reacts to the Order's model events; the methods run in worker greenlets, never in the view."""
+
+    observes = Order
+
+    def created(self, event_name: str, order: Order) -> None:
+        say("observer", f"{order} created ({event_name})")
+
+    def updated(self, event_name: str, order: Order) -> None:
+        changed = ", ".join(
+            f"{field} {change.old!r} -> {change.new!r}" for field, change in self.changes(order).items()
+        )
+        say("observer", f"{order} updated: {changed}")
+
+
+class OrderLedger(Observer[Order]):
+    """``after_commit``: only sees saves whose transaction committed (the view uses atomic())."""
+
+    observes = Order
+    after_commit = True
+
+    def saved(self, event_name: str, order: Order) -> None:
+        say("ledger", f"{order} committed, total {order.total} EUR")
