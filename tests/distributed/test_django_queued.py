@@ -295,3 +295,12 @@ def test_a_queued_handler_counts_as_after_commit_while_messages_are_held() -> No
         assert stub.__event_system_after_commit__ is True
     finally:
         registration.cancel()
+
+
+def test_a_tasks_transport_needs_a_backend_that_tasks_defines() -> None:
+    """An alias missing from the TASKS setting fails when the transport is built, naming it."""
+    from django_event_system.django.tasks import TasksTransport
+
+    with pytest.raises(Exception, match="nope"):
+        TasksTransport(backend="nope")
+    assert TasksTransport().backend == "default"

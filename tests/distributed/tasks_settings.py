@@ -1,0 +1,38 @@
+"""Settings of the Django project that the Tasks framework tests run in subprocesses.
+
+The database is the real PostgreSQL, in a database of the test's own named by ``DES_TASKS_DB``.
+"""
+
+from __future__ import annotations
+
+import os
+
+SECRET_KEY = "tests-only-not-secret"
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django_tasks",
+    "django_tasks_db",
+    "django_event_system",
+    "tests.distributed.tasksapp",
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("DES_TASKS_DB", "test"),
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+        "OPTIONS": {"connect_timeout": 5},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DJANGO_EVENT_SYSTEM = {"MODE": "sync", "QUEUED": {"TRANSPORT": "tasks"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_event_system": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,117 @@
+"""The Tasks framework transport on the real PostgreSQL, with the django-tasks database worker.
+
+The Django project of these tests (``tasks_settings``) runs in subprocesses: one dispatches,
+``manage.py db_worker`` handles the tasks, another reports what is in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.distributed.conftest import REPO, answers
+
+pytestmark = pytest.mark.slow
+
+
+def run(database: str, *args: str, timeout: float = 60) -> Any:
+    """Run the scenario script with ``args`` and return the JSON it printed."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.distributed.tasks_scenario", *args],
+        cwd=REPO,
+        env=project_env(database),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def project_env(database: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DES_TASKS_DB": database,
+        "DJANGO_SETTINGS_MODULE": "tests.distributed.tasks_settings",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, dropped afterwards."""
+    if not answers(5432):
+        reason = "PostgreSQL does not answer on 127.0.0.1:5432"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"des_tasks_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_database_worker_handles_queued_events_after_commit_with_retries(database: str, tmp_path: Path) -> None:
+    """Committed: handled once; rolled back: never enqueued; failing: retried then failed(); forged or gone: refused."""
+    ids = run(database, "dispatch")
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "django", "db_worker", "--interval", "0.05", "--no-startup-delay"],
+            cwd=REPO,
+            env=project_env(database),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            report = run(database, "report")
+            if any(receipt["kind"] == "failed" for receipt in report["receipts"]):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker did not finish in 30 s:\n{log.read_text()}\n{report}")
+            time.sleep(0.2)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    receipts = [(r["kind"], r["reference"], r["event_id"], r["attempt"]) for r in report["receipts"]]
+    assert receipts == [
+        ("receipt", "committed", ids["committed"], 0),
+        ("try", "doomed", ids["doomed"], 0),
+        ("try", "doomed", ids["doomed"], 1),
+        ("try", "doomed", ids["doomed"], 2),
+        ("failed", "doomed", ids["doomed"], 2),
+    ]
+    by_event: dict[str, list[str]] = {}
+    for task in report["tasks"]:
+        body = task["args"][0]
+        event_id = json.loads(body)["id"] if body.startswith('{"v":1') else body
+        by_event.setdefault(event_id, []).append(task["return_value"])
+    assert ids["rolled_back"] not in by_event, "a rolled-back transaction enqueues nothing"
+    assert by_event[ids["committed"]] == ["done"]
+    assert by_event[ids["doomed"]] == ["retry", "retry", "failed"]
+    assert by_event[ids["gone"]] == ["rejected"]
+    assert sorted(value for key, values in by_event.items() if key not in ids.values() for value in values) == [
+        "rejected",
+        "rejected",
+    ]
+    assert "the tasksapp.Order row with pk" in log.read_text()
+    assert "the body is not JSON" in log.read_text()
