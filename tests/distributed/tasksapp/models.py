@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from django.db import models
 
+# The managers are declared because the type checker reads the suite's settings, where this
+# app is not installed.
+
 
 class Order(models.Model):
     reference = models.CharField(max_length=50)
+    objects: models.Manager[Order] = models.Manager()
 
 
 class Receipt(models.Model):
@@ -16,3 +20,4 @@ class Receipt(models.Model):
     reference = models.CharField(max_length=50)
     event_id = models.CharField(max_length=64)
     attempt = models.IntegerField(default=0)
+    objects: models.Manager[Receipt] = models.Manager()
