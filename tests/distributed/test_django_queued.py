@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -304,3 +305,71 @@ def test_a_tasks_transport_needs_a_backend_that_tasks_defines() -> None:
     with pytest.raises(Exception, match="nope"):
         TasksTransport(backend="nope")
     assert TasksTransport().backend == "default"
+
+
+observed: list[tuple[str, Example]] = []
+
+
+def make_observer(name: str, **namespace: Any) -> type[Observer[Example]]:
+    """Define a queued Observer of Example, named as if at module level (workers find it by name)."""
+    namespace = {"observes": Example, "dispatcher": bus, "queued": True, **namespace}
+    namespace.update(__module__=__name__, __qualname__=name)
+    observer: type[Observer[Example]] = types.new_class(name, (Observer[Example],), {}, lambda ns: ns.update(namespace))
+    return observer
+
+
+def record_created(self: Observer[Example], event_name: str, instance: Example, /) -> None:
+    observed.append((event_name, instance))
+
+
+def record_deleted(self: Observer[Example], event_name: str, instance: Example, /) -> None:
+    observed.append((event_name, instance))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_observer_runs_in_the_worker_after_commit(transport: InMemoryTransport) -> None:
+    """A queued Observer's created() is sent once the transaction commits and runs on the loaded row."""
+    observed.clear()
+    observer = make_observer("QueuedExampleObserver", created=record_created)
+    try:
+        with transaction.atomic():
+            example = Example.objects.create(name="observed")
+            bus.ClearQueue()
+            assert transport.sent == []
+        bus.ClearQueue()
+        assert [message.handler for message in transport.sent] == [f"{__name__}:QueuedExampleObserver.created"]
+        assert observed == []
+        transport.work()
+        ((name, instance),) = observed
+        assert (name, instance.pk, instance is example) == (model_event_name(Example, "created"), example.pk, False)
+    finally:
+        observer.unregister()
+        observed.clear()
+
+
+@pytest.mark.parametrize(
+    ("namespace", "match"),
+    [
+        ({"deleted": record_deleted}, r"is queued and defines deleted\(\), which a worker cannot handle"),
+        ({"created": record_created, "queued": 1}, r"\.queued must be True or False, not 1"),
+        ({"created": record_created, "max_retries": -1}, "max_retries must be an int >= 0, not -1"),
+    ],
+)
+def test_invalid_queued_observers_are_refused_when_defined(namespace: dict[str, Any], match: str) -> None:
+    """A queued Observer that handles what a worker cannot, or has bad options, fails at definition."""
+    with pytest.raises(ImproperlyConfigured, match=match):
+        make_observer("BadQueuedObserver", **namespace)
+    assert not [registration for registration in bus.registry if "BadQueuedObserver" in repr(registration)]
+
+
+def test_a_queued_observer_defined_in_a_function_is_refused() -> None:
+    """A queued Observer must have a name that the workers can import."""
+
+    with pytest.raises(ImproperlyConfigured, match="is queued but defined inside a function"):
+
+        class Local(Observer[Example]):
+            observes = Example
+            dispatcher = bus
+            queued = True
+
+            def created(self, event_name: str, instance: Example, /) -> None: ...

@@ -17,6 +17,7 @@ from django.db.models import Model
 from ..core import Dispatcher, EventDispatcher, Registration
 from ._changes import ModelChanges, get_changes
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
+from ._queued import check_queued_observer, observer_queue_options
 from ._transactions import COMMIT_ACTIONS
 
 __all__ = ["Observer", "observers"]
@@ -26,7 +27,9 @@ logger = logging.getLogger("django_event_system.django")
 ModelT = TypeVar("ModelT", bound=Model)
 
 # Attributes of Observer that a subclass may define without being an action.
-_OWN = frozenset({"observes", "after_commit", "priority", "track_changes", "dispatcher", "abstract"})
+_OWN = frozenset({"observes", "after_commit", "priority", "track_changes", "dispatcher", "abstract"}).union(
+    {"queued", "max_retries", "retry_backoff", "retry_backoff_max", "queue", "failed"}
+)
 
 _observers: dict[tuple[type[Model], str], type[Observer[Any]]] = {}
 _lock = threading.Lock()
@@ -67,6 +70,11 @@ class Observer(Generic[ModelT]):
         Another :class:`EventDispatcher` than the global ``Dispatcher``.
     ``abstract``
         ``True`` on a base class that is only meant to be subclassed: it is not registered.
+    ``queued``
+        ``True``: ``created``, ``updated`` and ``saved`` run in a worker process (see
+        ``DJANGO_EVENT_SYSTEM["QUEUED"]``), with ``max_retries``, ``retry_backoff``,
+        ``retry_backoff_max`` and ``queue`` as on a queued EventListener, and
+        ``failed(event_name, exc)`` called in the worker when the last try failed.
 
     :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class.
     """
@@ -77,6 +85,11 @@ class Observer(Generic[ModelT]):
     track_changes: ClassVar[bool] = True
     dispatcher: ClassVar[EventDispatcher] = Dispatcher
     abstract: ClassVar[bool] = True
+    queued: ClassVar[bool] = False
+    max_retries: ClassVar[int] = 3
+    retry_backoff: ClassVar[float] = 1.0
+    retry_backoff_max: ClassVar[float] = 600.0
+    queue: ClassVar[str | None] = None
     registrations: ClassVar[tuple[Registration, ...]] = ()
     """The handles of this class's registrations (empty for an abstract class)."""
     events: ClassVar[Mapping[ModelAction, str]] = {}
@@ -117,6 +130,7 @@ class Observer(Generic[ModelT]):
             raise ImproperlyConfigured(f"{where}.dispatcher must be an EventDispatcher, not {dispatcher!r}")
         cls.suspicious_methods = _suspicious_methods(cls)
         cls.events = {action: model_event_name(model, action) for action in ACTIONS}
+        check_queued_observer(cls, [a for a in ACTIONS if getattr(cls, a) is not getattr(Observer, a)])
         _register(cls, model)
 
     # The actions. Positional-only, so that a subclass may name the parameters as it likes.
@@ -144,6 +158,9 @@ class Observer(Generic[ModelT]):
 
     def deleted(self, event_name: str, instance: ModelT, /) -> None:
         """Called when an instance was deleted."""
+
+    def failed(self, event_name: str, exc: Exception) -> None:
+        """Called in the worker when a queued Observer's last try failed; does nothing by default."""
 
     def changes(self, instance: ModelT) -> ModelChanges[ModelT]:
         """What the latest save of ``instance`` changed (see :func:`get_changes`)."""
@@ -244,7 +261,8 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
             continue
         pattern = re.escape(model_event_name(model, action))
         call = _ObserverCall(instance, action)
-        registrations.append(cls.dispatcher.RegisterHandler(pattern, call, priority=cls.priority))
+        queued = observer_queue_options(instance, action)
+        registrations.append(cls.dispatcher.RegisterHandler(pattern, call, priority=cls.priority, queued=queued))
     cls.registrations = tuple(registrations)
     logger.debug(
         "observer %s.%s registered for %s: %s",

@@ -47,6 +47,7 @@ from django.utils.module_loading import import_string
 from ..core import (
     EnqueueErrorPolicy,
     HeldMessages,
+    Queued,
     RejectedMessageError,
     SerializationError,
     Transport,
@@ -56,7 +57,16 @@ from ..core import (
 )
 from ..core._serialization import JSON, decode_value, encode_value
 
-__all__ = ["QUEUED_DEFAULTS", "ModelReferenceCodec", "check_queued_setting", "install_queued", "queued_settings"]
+__all__ = [
+    "QUEUED_DEFAULTS",
+    "QUEUED_OBSERVER_ACTIONS",
+    "ModelReferenceCodec",
+    "check_queued_observer",
+    "check_queued_setting",
+    "install_queued",
+    "observer_queue_options",
+    "queued_settings",
+]
 
 logger = logging.getLogger("django_event_system.queued")
 
@@ -224,3 +234,60 @@ class ModelReferenceCodec:
             ) from None
         except (ValueError, TypeError) as exc:
             raise RejectedMessageError(f"invalid pk {pk!r} for {model._meta.label}: {exc}") from None
+
+
+# -- queued Observers ---------------------------------------------------------------------------
+
+QUEUED_OBSERVER_ACTIONS = frozenset({"created", "updated", "saved"})
+"""The actions a queued Observer may handle: those whose row exists, with a primary key, when the
+worker loads it (``creating`` has no key yet; after ``deleting`` and ``deleted`` the row is gone)."""
+
+
+def check_queued_observer(cls: Any, actions: list[str]) -> None:
+    """Check a queued Observer class's options and actions, before it registers anything.
+
+    :raises ImproperlyConfigured: ``queued`` is not a bool, a retry option is invalid, or the
+        class is queued and defines an action whose row a worker could not load.
+    """
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if cls.queued is not True:
+        if cls.queued is not False:
+            raise ImproperlyConfigured(f"{where}.queued must be True or False, not {cls.queued!r}")
+        return
+    if "<locals>" in cls.__qualname__:
+        raise ImproperlyConfigured(
+            f"{where} is queued but defined inside a function: define it at module level, in a "
+            "module that the workers import too, so that they find it by name"
+        )
+    for action in actions:
+        if action not in QUEUED_OBSERVER_ACTIONS:
+            raise ImproperlyConfigured(
+                f"{where} is queued and defines {action}(), which a worker cannot handle: the row has no "
+                f"primary key yet or is gone when the worker loads it. Queued Observers handle "
+                f"{', '.join(sorted(QUEUED_OBSERVER_ACTIONS))}; handle {action} in an Observer that is not queued."
+            )
+    try:
+        Queued(
+            max_retries=cls.max_retries,
+            retry_backoff=cls.retry_backoff,
+            retry_backoff_max=cls.retry_backoff_max,
+            queue=cls.queue,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{where}: {exc}") from None
+
+
+def observer_queue_options(observer: Any, action: str) -> Queued | bool:
+    """The ``queued`` option for one action of an Observer instance (``False`` if not queued);
+    the class has passed :func:`check_queued_observer`."""
+    cls = type(observer)
+    if cls.queued is not True:
+        return False
+    return Queued(
+        max_retries=cls.max_retries,
+        retry_backoff=cls.retry_backoff,
+        retry_backoff_max=cls.retry_backoff_max,
+        failed=observer.failed,
+        key=f"{cls.__module__}:{cls.__qualname__}.{action}",
+        queue=cls.queue,
+    )
