@@ -22,10 +22,17 @@ EVENTS_PER_THREAD = 10_000
 
 
 class ConcurrencyProbe:
-    """A handler that waits on gevent and records how many of its calls overlapped at most."""
+    """A handler that waits on gevent and records how many of its calls overlapped at most.
 
-    def __init__(self, pause: float = 0.05) -> None:
+    With ``hold_until``, calls wait until that many run at once, so that a slow machine cannot
+    finish the first events before the pool has grown; if the pool never gets that large, the
+    first wait gives up after 5 s and lets every call through.
+    """
+
+    def __init__(self, pause: float = 0.05, hold_until: int | None = None) -> None:
         self.pause = pause
+        self.hold_until = hold_until
+        self.released = gevent.event.Event()
         self.active = 0
         self.most_active = 0
         self.done = 0
@@ -34,6 +41,11 @@ class ConcurrencyProbe:
         self.active += 1
         self.most_active = max(self.most_active, self.active)
         try:
+            if self.hold_until is not None:
+                if self.active >= self.hold_until:
+                    self.released.set()
+                if not self.released.wait(timeout=5):
+                    self.released.set()  # the pool never got that large: let the others go at once
             gevent.sleep(self.pause)
         finally:
             self.active -= 1
@@ -164,7 +176,7 @@ def test_handlers_of_different_events_overlap(dispatcher: EventDispatcher) -> No
 def test_pool_size_bounds_the_concurrency() -> None:
     """With ``pool_size=10`` at most 10 events are handled at once, and that many are."""
     dispatcher = EventDispatcher(pool_size=10)
-    probe = ConcurrencyProbe(pause=0.01)
+    probe = ConcurrencyProbe(pause=0.01, hold_until=10)
     dispatcher.RegisterHandler("io", probe)
     for number in range(100):
         dispatcher.Dispatch("io", number)
@@ -243,7 +255,7 @@ def test_pool_size_can_be_changed_on_an_instance() -> None:
     """Setting ``pool_size`` on a dispatcher changes how many events are handled at once."""
     dispatcher = EventDispatcher()
     dispatcher.pool_size = 3
-    probe = ConcurrencyProbe(pause=0.01)
+    probe = ConcurrencyProbe(pause=0.01, hold_until=3)
     dispatcher.RegisterHandler("io", probe)
     for number in range(30):
         dispatcher.Dispatch("io", number)
