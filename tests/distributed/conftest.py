@@ -6,6 +6,7 @@ A test of a broker that does not answer is skipped, and fails under ``CI=true``.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -242,3 +243,49 @@ def worker_processes(broker: str, queue: str, out: Path) -> Iterator[Callable[[s
     for worker in started:
         # The test is over: nothing of the worker's is worth a warm shutdown's wait.
         worker.kill()
+
+
+# -- the Django project of tasks_settings, run in subprocesses --------------------------------
+
+
+def run_scenario(database: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    """Run the scenario script with ``args`` and return the JSON it printed."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.distributed.tasks_scenario", *args],
+        cwd=REPO,
+        env={**project_env(database), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def project_env(database: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DES_TASKS_DB": database,
+        "DJANGO_SETTINGS_MODULE": "tests.distributed.tasks_settings",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, dropped afterwards."""
+    if not answers(5432):
+        reason = "PostgreSQL does not answer on 127.0.0.1:5432"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"des_tasks_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

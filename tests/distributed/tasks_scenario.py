@@ -1,7 +1,8 @@
 """What the Tasks framework tests do inside their Django project (run as a subprocess).
 
 ``python -m tests.distributed.tasks_scenario dispatch`` migrates, then dispatches the cases and
-prints their event ids as JSON; ``... report`` prints the tasks and receipts as JSON.
+prints their event ids as JSON; ``... dispatch-committed`` only a committed and a rolled-back
+order; ``... report`` prints the tasks and receipts as JSON.
 """
 
 from __future__ import annotations
@@ -55,6 +56,27 @@ def dispatch() -> dict[str, str]:
     return ids
 
 
+def dispatch_committed() -> dict[str, str]:
+    """Just the committed and the rolled-back orders (for the Celery worker)."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from tests.distributed.tasksapp.listeners import OrderPlaced
+    from tests.distributed.tasksapp.models import Order
+
+    call_command("migrate", verbosity=0)
+    ids: dict[str, str] = {}
+    with transaction.atomic():
+        ids["committed"] = OrderPlaced.Dispatch(Order.objects.create(reference="committed")).event_id
+    try:
+        with transaction.atomic():
+            ids["rolled_back"] = OrderPlaced.Dispatch(Order.objects.create(reference="rolled-back")).event_id
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    return ids
+
+
 def report() -> dict[str, object]:
     from django_tasks_db.models import DBTaskResult
 
@@ -74,5 +96,6 @@ def report() -> dict[str, object]:
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.distributed.tasks_settings")
     django.setup()
-    result = dispatch() if sys.argv[1] == "dispatch" else report()
+    commands = {"dispatch": dispatch, "dispatch-committed": dispatch_committed, "report": report}
+    result = commands[sys.argv[1]]()
     print("RESULT " + json.dumps(result))

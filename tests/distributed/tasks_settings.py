@@ -1,4 +1,4 @@
-"""Settings of the Django project that the Tasks framework tests run in subprocesses.
+"""Settings of the Django project that the Tasks framework and Django-Celery tests run in subprocesses.
 
 The database is the real PostgreSQL, in a database of the test's own named by ``DES_TASKS_DB``.
 """
@@ -29,7 +29,12 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-DJANGO_EVENT_SYSTEM = {"MODE": "sync", "QUEUED": {"TRANSPORT": "tasks"}}
+# DES_QUEUED_TRANSPORT=celery runs the same project on a Celery worker instead (django_celery.py).
+if os.environ.get("DES_QUEUED_TRANSPORT") == "celery":
+    QUEUED = {"TRANSPORT": "celery", "CELERY_APP": "tests.distributed.django_celery.app"}
+else:
+    QUEUED = {"TRANSPORT": "tasks"}
+DJANGO_EVENT_SYSTEM = {"MODE": "sync", "QUEUED": QUEUED}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,64 +12,18 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.distributed.conftest import REPO, answers
+from tests.distributed.conftest import REPO, project_env, run_scenario
 
 pytestmark = pytest.mark.slow
 
 
-def run(database: str, *args: str, timeout: float = 60) -> Any:
-    """Run the scenario script with ``args`` and return the JSON it printed."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.distributed.tasks_scenario", *args],
-        cwd=REPO,
-        env=project_env(database),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
-    return json.loads(line.removeprefix("RESULT "))
-
-
-def project_env(database: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DES_TASKS_DB": database,
-        "DJANGO_SETTINGS_MODULE": "tests.distributed.tasks_settings",
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    """A PostgreSQL database of the test's own, dropped afterwards."""
-    if not answers(5432):
-        reason = "PostgreSQL does not answer on 127.0.0.1:5432"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
-        pytest.skip(reason)
-    import psycopg
-
-    name = f"des_tasks_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test connect_timeout=5", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_the_database_worker_handles_queued_events_after_commit_with_retries(database: str, tmp_path: Path) -> None:
     """Committed: handled once; rolled back: never enqueued; failing: retried then failed(); forged or gone: refused."""
-    ids = run(database, "dispatch")
+    ids = run_scenario(database, "dispatch")
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         worker = subprocess.Popen(
@@ -83,7 +37,7 @@ def test_the_database_worker_handles_queued_events_after_commit_with_retries(dat
     try:
         deadline = time.monotonic() + 30
         while True:
-            report = run(database, "report")
+            report = run_scenario(database, "report")
             if any(receipt["kind"] == "failed" for receipt in report["receipts"]):
                 break
             if time.monotonic() > deadline:
