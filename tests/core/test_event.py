@@ -114,6 +114,18 @@ def test_name_must_be_a_non_empty_str(bad_name: object) -> None:
             Name = bad_name  # type: ignore[assignment]
 
 
+@pytest.mark.parametrize("bad_name", ["", 42])
+def test_name_set_after_definition_must_be_a_non_empty_str(bad_name: object) -> None:
+    """Setting ``Name`` later is checked like the class body: the name stays what it was."""
+
+    class Later(Event):
+        Name = "later::kept"
+
+    with pytest.raises(TypeError, match=rf"Later.Name must be a non-empty str or None, not {bad_name!r}"):
+        Later.Name = bad_name  # type: ignore[assignment]
+    assert str(Later) == "later::kept"
+
+
 # -- payloads ------------------------------------------------------------------------------------
 
 

@@ -377,3 +377,62 @@ def test_invalid_pattern_in_listens_for_registers_nothing(events: EventDispatche
             def handle(self, *args: Any, **kwargs: Any) -> None: ...
 
     assert len(events.registry) == 0
+
+
+# -- inherited listensFor and names dispatched with Event arguments ------------------------------
+
+
+def test_listens_for_is_inherited_from_an_abstract_base(events: EventDispatcher) -> None:
+    """A concrete listener takes ``listensFor`` from an abstract base that declares it."""
+    calls: list[object] = []
+
+    class Base(EventListener):
+        abstract = True
+        listensFor = [OrderPlaced]
+        dispatcher = events
+
+        def handle(self, event: OrderPlaced) -> None:
+            calls.append((type(self).__name__, event.order_id))
+
+    class Concrete(Base):
+        pass
+
+    events.Dispatch(OrderPlaced(order_id=3))
+    events.ClearQueue()
+    assert Base.registrations == ()
+    assert len(Concrete.registrations) == 1
+    assert calls == [("Concrete", 3)]
+
+
+def test_listens_for_is_not_inherited_from_a_concrete_listener(events: EventDispatcher) -> None:
+    """A subclass of a concrete listener must declare its own ``listensFor``: both would get every event."""
+
+    class First(EventListener):
+        listensFor = [OrderPlaced]
+        dispatcher = events
+
+        def handle(self, event: OrderPlaced) -> None:
+            pass
+
+    with pytest.raises(ListenerDefinitionError, match=r"Second\.listensFor must be defined with at least one event"):
+
+        class Second(First):
+            pass
+
+
+def test_a_name_dispatched_with_an_event_argument_keeps_the_name(events: EventDispatcher) -> None:
+    """``Dispatch("audit", event)`` reaches ``handle`` as ``(name, event)``: only an Event dispatch drops the name."""
+    calls: list[tuple[object, ...]] = []
+
+    class Audit(EventListener):
+        listensFor = ["audit", OrderPlaced]
+        dispatcher = events
+
+        def handle(self, *args: object) -> None:
+            calls.append(args)
+
+    placed = OrderPlaced(order_id=9)
+    events.Dispatch("audit", placed)
+    events.Dispatch(placed)
+    events.ClearQueue()
+    assert calls == [("audit", placed), (placed,)]

@@ -60,6 +60,8 @@ class EventMeta(type):
         return cls
 
     def __setattr__(cls, attr: str, value: Any) -> None:
+        if attr == "Name" and value is not None and (not isinstance(value, str) or not value):
+            raise TypeError(f"{cls.__name__}.Name must be a non-empty str or None, not {value!r}")
         super().__setattr__(attr, value)
         if attr == "Name":
             super().__setattr__("__event_name__", value or GetPathFromClass(cls))

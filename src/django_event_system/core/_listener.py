@@ -58,7 +58,7 @@ class EventListener(abc.ABC):
             cls.registrations = ()
             return
         cls.abstract = False
-        listens_for = cls.__dict__.get("listensFor")
+        listens_for = _declared_listens_for(cls)
         if listens_for is None:
             raise ListenerDefinitionError(
                 f"{cls.__qualname__}.listensFor must be defined with at least one event "
@@ -88,9 +88,7 @@ class EventListener(abc.ABC):
         registrations: list[Registration] = []
         try:
             for target in listens_for:
-                registrations.append(
-                    cls.dispatcher.RegisterHandler(target, call, priority=cls.priority, queued=queued)
-                )
+                registrations.append(cls.dispatcher.RegisterHandler(target, call, priority=cls.priority, queued=queued))
         except Exception:
             for registration in registrations:
                 registration.cancel()
@@ -130,12 +128,27 @@ class _ListenerCall:
         self.__event_system_description__ = f"{type(instance).__module__}:{type(instance).__qualname__}.handle"
 
     def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], Event):
+        # An Event dispatch: the instance alone. A name dispatched with an Event among its
+        # arguments keeps the (name, *args) convention.
+        if args and isinstance(args[0], Event) and type(args[0]).__event_name__ == name:
             return self.instance.handle(*args, **kwargs)
         return self.instance.handle(name, *args, **kwargs)
 
     def failed(self, event: Any, exc: Exception) -> None:
         self.instance.failed(event, exc)
+
+
+def _declared_listens_for(cls: type[EventListener]) -> object:
+    """``listensFor`` from the class itself, or inherited from an abstract base.
+
+    Inheriting from a concrete listener is refused: both classes would receive every event.
+    """
+    for klass in cls.__mro__:
+        if "listensFor" in klass.__dict__:
+            if klass is cls or klass.__dict__.get("abstract", False) is True or inspect.isabstract(klass):
+                return klass.__dict__["listensFor"]
+            return None
+    return None
 
 
 def _queued_options(cls: type[EventListener], call: _ListenerCall) -> Queued | bool:
