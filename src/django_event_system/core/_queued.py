@@ -297,6 +297,11 @@ class _HoldInterceptor:
 
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = weakref.ref(dispatcher)
+        self._registry = dispatcher.registry
+        # Whether a name has a queued handler, per name, for as long as the registry's
+        # resolution cache stands (it is replaced whenever a handler is added or removed).
+        self._verdicts: dict[str, bool] = {}
+        self._verdicts_of: object = None
 
     @classmethod
     def install(cls, dispatcher: EventDispatcher, enabled: bool) -> None:
@@ -317,10 +322,20 @@ class _HoldInterceptor:
         dispatcher = self._dispatcher()
         if provider is None or dispatcher is None or type(name) is _HeldName:
             return False
+        registry = self._registry
+        if registry._cache is not self._verdicts_of:
+            self._verdicts_of = registry._cache
+            self._verdicts = {}
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            verdict = any(type(callback) is QueuedHandler for callback in registry.resolve(name))
+            if len(self._verdicts) >= registry.cache_size:
+                self._verdicts.clear()
+            self._verdicts[name] = verdict
+        if not verdict:
+            return False
         if instance is not None:
             instance.__dict__.pop("_event_held", None)
-        if not any(type(callback) is QueuedHandler for callback in dispatcher.registry.resolve(name)):
-            return False
         held = provider(name)
         if held is None:
             return False
