@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import inspect
 import math
 import sys
 import threading
@@ -145,7 +146,7 @@ def _nested_event_classes(cls: type[Event]) -> list[type[Event]]:
             continue
         module = sys.modules.get(klass.__module__)
         namespace = dict(vars(module)) if module is not None else {}
-        for hint in klass.__dict__.get("__annotations__", {}).values():
+        for hint in inspect.get_annotations(klass).values():
             if isinstance(hint, str):
                 # The class's own source code (postponed annotations), never a message's text.
                 try:
