@@ -1,0 +1,524 @@
+"""Run the end-to-end benchmark: ``python -m benchmarks.e2e.run`` (``scripts/bench-e2e`` calls it).
+
+For each load shape and each variant (``none``, ``signal``, ``observer``; see
+:mod:`benchmarks.e2e`) it starts ``benchmarks.e2e.serve`` on a fresh SQLite file in a temporary
+directory, loads it from a separate process (``wrk`` with ``post.lua``, or ``benchmarks.e2e.load``
+when ``wrk`` is missing) for a warm-up and then for the measured run, asks the server's
+``/drain/`` view to handle what is still queued and to count the rows and the handler's calls,
+and stops the server. With ``--rounds N`` the variants are measured N times each, alternating,
+and each figure is the median of the rounds. It prints the tables and, unless ``--quick``,
+writes ``benchmarks/e2e_results.md``.
+
+The two load shapes, both with 50 connections:
+
+``paced``      each connection waits ``--pause`` ms (40 by default) between an answer and its next
+               request, as users between clicks: the server has CPU to spare, so a request's
+               latency is what it waits for, and the p50 goal is judged here.
+``saturated``  each connection sends its next request at once: the server's one process is always
+               busy, every request waits behind the others, so the latency is the queue's and
+               follows the CPU each request costs; this shape measures throughput.
+
+It fails (exit status 1) when a variant's handler did not handle every saved row exactly once,
+when a request failed, or when a server logged an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from benchmarks.e2e import VARIANT_ENV, VARIANTS, Variant
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+RESULTS = ROOT / "benchmarks" / "e2e_results.md"
+RESULT_PREFIX = "E2E-RESULT "
+P50_GOAL = 1.10
+"""Under the paced load, the ``observer`` variant's p50 may be at most this many times the ``none`` variant's."""
+
+Shape = Literal["paced", "saturated"]
+SHAPES: tuple[Shape, ...] = ("paced", "saturated")
+
+LABELS: dict[Variant, str] = {
+    "none": "No handler",
+    "signal": "`post_save` receiver (synchronous)",
+    "observer": "This package: `Observer.created`",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: the load's shape and which client applies it."""
+
+    duration: float
+    warmup: float
+    connections: int
+    pause_ms: float
+    """The paced shape's pause between an answer and the next request on each connection."""
+    rounds: int
+    client: str
+    """``wrk`` or ``python``."""
+    shapes: tuple[Shape, ...]
+
+    def pause(self, shape: Shape) -> float:
+        return self.pause_ms if shape == "paced" else 0.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured run of one variant: what the client saw and what the server counted."""
+
+    variant: Variant
+    shape: Shape
+    load: dict[str, Any]
+    """The client's ``E2E-RESULT`` line: requests, duration and latency percentiles in µs, errors."""
+    counts: dict[str, Any]
+    """The ``/drain/`` view's answer: rows, handled, distinct, unhandled, unknown, backlog..."""
+    cpu_seconds: float | None
+    """CPU time the server used during the measured load (``None`` where ``/proc`` is missing)."""
+    server_log: str
+    """What the server wrote to stderr."""
+
+    @property
+    def requests_per_second(self) -> float:
+        return float(self.load["requests"]) / (float(self.load["duration_us"]) / 1e6)
+
+    @property
+    def failed_requests(self) -> int:
+        keys = ("connect_errors", "read_errors", "write_errors", "non_2xx", "timeouts")
+        return sum(int(self.load[key]) for key in keys)
+
+    @property
+    def exactly_once(self) -> bool:
+        """Every saved row handled once, no handler call for a row that is not there (none: no call at all)."""
+        counts = self.counts
+        if self.variant == "none":
+            return bool(counts["handled"] == 0)
+        return bool(
+            counts["handled"] == counts["distinct"] == counts["rows"]
+            and counts["unhandled"] == 0
+            and counts["unknown"] == 0
+        )
+
+    @property
+    def problems(self) -> list[str]:
+        """What went wrong in this run, if anything."""
+        found = []
+        if not self.exactly_once:
+            found.append(
+                f"{self.variant} ({self.shape}): the handler did not handle every row exactly once: {self.counts}"
+            )
+        if self.failed_requests:
+            found.append(f"{self.variant} ({self.shape}): {self.failed_requests} requests failed: {self.load}")
+        if "Traceback" in self.server_log or "ERROR" in self.server_log:
+            found.append(f"{self.variant} ({self.shape}): the server logged errors:\n{self.server_log}")
+        return found
+
+
+# -- running one variant --------------------------------------------------------------------
+
+
+class Server:
+    """``benchmarks.e2e.serve`` for one variant, on a fresh database in a temporary directory."""
+
+    def __init__(self, variant: Variant) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"des-e2e-{variant}-"))
+        self.stderr_path = self.workdir / "server.log"
+        env = {
+            **os.environ,
+            VARIANT_ENV: variant,
+            "E2E_DATABASE": str(self.workdir / "e2e.sqlite3"),
+            "DJANGO_SETTINGS_MODULE": "benchmarks.e2e.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with self.stderr_path.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.e2e.serve"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.process.kill()
+            raise SystemExit(f"the {variant} server did not start:\n{line}{self.log()}")
+        self.url = line.split()[-1]
+
+    def log(self) -> str:
+        return self.stderr_path.read_text()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process so far, from ``/proc``."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # After the command name: utime and stime are fields 14 and 15 of stat(5), in clock ticks.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """SIGTERM, then wait for the server to print ``stopped`` and exit."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.stdout is not None
+        rest, _ = self.process.communicate(timeout=120)
+        if self.process.returncode != 0 or "stopped" not in rest:
+            raise SystemExit(f"the server exited with {self.process.returncode}:\n{rest}{self.log()}")
+
+    def cleanup(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def apply_load(url: str, options: Options, shape: Shape, duration: float) -> dict[str, Any]:
+    """Load ``url`` for ``duration`` seconds with the chosen client; return its result line's JSON."""
+    pause = options.pause(shape)
+    if options.client == "wrk":
+        command = [
+            "wrk",
+            "--threads",
+            "1",
+            "--connections",
+            str(options.connections),
+            "--duration",
+            f"{max(1, round(duration))}s",
+            "--latency",
+            "--script",
+            str(HERE / "post.lua"),
+            url,
+        ]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.e2e.load",
+            url,
+            "--connections",
+            str(options.connections),
+            "--duration",
+            str(duration),
+            "--pause",
+            str(pause),
+        ]
+    env = {**os.environ, "E2E_PAUSE_MS": str(pause)}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            loaded: dict[str, Any] = json.loads(line.removeprefix(RESULT_PREFIX))
+            return loaded
+    raise SystemExit(f"{command[0]} printed no result (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+
+
+def measure(variant: Variant, shape: Shape, options: Options) -> Measurement:
+    """Serve ``variant``, warm it up, load it, drain it, stop it."""
+    server = Server(variant)
+    try:
+        if options.warmup > 0:
+            apply_load(server.url, options, shape, options.warmup)
+        cpu_before = server.cpu_seconds()
+        load = apply_load(server.url, options, shape, options.duration)
+        cpu_after = server.cpu_seconds()
+        with urllib.request.urlopen(server.url + "/drain/", timeout=600) as response:
+            counts: dict[str, Any] = json.loads(response.read())
+        server.stop()
+        cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return Measurement(variant, shape, load, counts, cpu, server.log())
+    finally:
+        server.cleanup()
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ms(microseconds: float) -> str:
+    return f"{microseconds / 1000:.1f} ms"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One variant's figures under one load shape over the rounds: medians of rates and latencies, sums of counts."""
+
+    variant: Variant
+    shape: Shape
+    rounds: list[Measurement]
+
+    @property
+    def requests_per_second(self) -> float:
+        return median([m.requests_per_second for m in self.rounds])
+
+    def latency_us(self, key: str) -> float:
+        return median([float(m.load[key]) for m in self.rounds])
+
+    def count(self, key: str) -> int:
+        return sum(int(m.counts[key]) for m in self.rounds)
+
+    @property
+    def cpu_per_request_us(self) -> float | None:
+        values = [m.cpu_seconds / m.load["requests"] * 1e6 for m in self.rounds if m.cpu_seconds is not None]
+        return median(values) if values else None
+
+    @property
+    def exactly_once(self) -> bool:
+        return all(m.exactly_once for m in self.rounds)
+
+    def done_after_ms(self, key: str) -> str:
+        values = [float(m.counts[key]) for m in self.rounds if m.counts[key] is not None]
+        return f"{median(values) * 1000:.1f} ms" if values else ""
+
+
+Summaries = dict[Shape, dict[Variant, Summary]]
+
+
+def shape_title(shape: Shape, options: Options) -> str:
+    if shape == "paced":
+        return (
+            f"Paced: {options.connections} connections, each pausing {options.pause_ms:g} ms between an answer "
+            "and its next request"
+        )
+    return f"Saturated: {options.connections} connections, each sending its next request at once"
+
+
+def table(summaries: dict[Variant, Summary]) -> list[str]:
+    """The results table of one load shape in Markdown."""
+    baseline = summaries["none"].latency_us("p50_us") if "none" in summaries else None
+    lines = [
+        "| Variant | Requests/s | p50 | p99 | p50 vs no handler | Server CPU per request "
+        "| Rows saved | Handler calls | Exactly once |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant, summary in summaries.items():
+        p50 = summary.latency_us("p50_us")
+        ratio = f"{p50 / baseline:.2f}x" if baseline else ""
+        cpu = summary.cpu_per_request_us
+        once = "n/a (no handler)" if variant == "none" else ("yes" if summary.exactly_once else "**NO**")
+        lines.append(
+            f"| {LABELS[variant]} | {summary.requests_per_second:,.0f} | {ms(p50)} "
+            f"| {ms(summary.latency_us('p99_us'))} | {ratio} | {'' if cpu is None else f'{cpu:,.0f} µs'} "
+            f"| {summary.count('rows'):,} | {summary.count('handled'):,} | {once} |"
+        )
+    return lines
+
+
+def goal_line(summaries: Summaries) -> str | None:
+    """The verdict on the p50 goal (paced load), when both variants it compares were measured."""
+    paced = summaries.get("paced", {})
+    if "none" not in paced or "observer" not in paced:
+        return None
+    ratio = paced["observer"].latency_us("p50_us") / paced["none"].latency_us("p50_us")
+    verdict = "met" if ratio <= P50_GOAL else "**missed**"
+    every = all(s.exactly_once for by_variant in summaries.values() for s in by_variant.values())
+    return (
+        f"Goal: under the paced load, this package's p50 within {P50_GOAL - 1:.0%} of no handler's: "
+        f"{ratio:.2f}x, {verdict}. Every event handled exactly once, in every run: "
+        + ("yes" if every else "**no**")
+        + "."
+    )
+
+
+def handler_lines(summaries: Summaries, options: Options) -> list[str]:
+    """What the handlers saw: from the save until the handler returned, the backlog, the drain."""
+    lines = [
+        "| Load | Variant | Save → handler returned, p50 | p99 | Events still queued when the load stopped "
+        "| `/drain/` took |",
+        "|---|---|---|---|---|---|",
+    ]
+    for shape, by_variant in summaries.items():
+        for variant, summary in by_variant.items():
+            if variant == "none":
+                continue
+            drain = median([float(m.counts["drain_seconds"]) for m in summary.rounds])
+            lines.append(
+                f"| {shape} | {LABELS[variant]} | {summary.done_after_ms('done_after_p50')} "
+                f"| {summary.done_after_ms('done_after_p99')} | {summary.count('backlog'):,} | {drain * 1000:.0f} ms |"
+            )
+    return lines
+
+
+def version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_lines(options: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
+    """Where and with what the figures were measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if options.client == "wrk":
+        probe = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        client = (probe.stdout + probe.stderr).splitlines()[0].split(" [")[0]
+    else:
+        client = "benchmarks/e2e/load.py (wrk was not found)"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
+    where = (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
+        f"- Load average (1, 5, 15 min) before the run: {', '.join(f'{v:.2f}' for v in load_before)}; "
+        f"after: {', '.join(f'{v:.2f}' for v in load_after)}",
+        f"- django-event-system {version('django-event-system')} at commit {where}; CPython "
+        f"{platform.python_version()}, Django {version('django')}, gevent {version('gevent')}, "
+        f"greenlet {version('greenlet')}, SQLite {sqlite_version()}",
+        f"- Load: {client}, one thread, {options.connections} connections, "
+        f"{options.warmup:g} s warm-up then {options.duration:g} s per variant and load shape, "
+        f"{options.rounds} round(s)",
+    ]
+
+
+def sqlite_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+def report(
+    summaries: Summaries,
+    options: Options,
+    elapsed: float,
+    command: str,
+    load_before: tuple[float, ...],
+    load_after: tuple[float, ...],
+) -> str:
+    """The Markdown of ``e2e_results.md``."""
+    goal = goal_line(summaries)
+    lines = [
+        "# End-to-end benchmark results",
+        "",
+        f"Written by `{command}` on {datetime.date.today().isoformat()}, in {elapsed:.0f} s.",
+        "",
+        "A Django view saves a row per request, served by gevent's WSGI server (monkey-patched, one "
+        "process, loopback, SQLite in WAL mode); a handler of each new row waits 50 ms on "
+        "`gevent.sleep(0.05)`. Latencies are those the load client measured from request to answer; "
+        "each figure is the median of the rounds. Rows saved and handler calls cover the warm-up too "
+        "and are counted by the server after the load stopped and the queue was drained.",
+        "",
+    ]
+    for shape, by_variant in summaries.items():
+        lines += [f"## {shape_title(shape, options)}", "", *table(by_variant), ""]
+    if goal:
+        lines += [goal, ""]
+    lines += [
+        "## The handlers",
+        "",
+        "The time from each row's save until its handler returned (the handler itself waits 50 ms), "
+        "the events still waiting for a worker when the load stopped, and how long the `/drain/` view "
+        "took to finish the requests still running and handle the rest.",
+        "",
+        *handler_lines(summaries, options),
+        "",
+        "## Machine",
+        "",
+        *machine_lines(options, load_before, load_after),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse the arguments, run the variants, print the tables, write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of measured load per variant")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before each measured run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--pause", type=float, default=40.0, help="the paced load's pause between requests, in ms")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each variant this many times, alternating")
+    parser.add_argument("--quick", action="store_true", help="5 s per variant, 1 s warm-up; writes nothing")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=list(SHAPES))
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the results")
+    args = parser.parse_args()
+    for name in ("duration", "connections", "rounds", "pause"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name} must be positive")
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+    elif client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not on PATH (install it, e.g. 'apt-get install wrk', or use --client python)")
+    options = Options(
+        duration=5.0 if args.quick else args.duration,
+        warmup=1.0 if args.quick else args.warmup,
+        connections=args.connections,
+        pause_ms=args.pause,
+        rounds=args.rounds,
+        client=client,
+        shapes=tuple(s for s in SHAPES if s in args.shapes),
+    )
+    variants: list[Variant] = [v for v in VARIANTS if v in args.variants]
+    load_before = os.getloadavg()
+    print(
+        f"load average {', '.join(f'{v:.2f}' for v in load_before)} on {os.cpu_count()} cores; {client}, "
+        f"{options.connections} connections, {options.warmup:g} s warm-up + {options.duration:g} s "
+        f"per variant and load shape ({', '.join(options.shapes)})",
+        flush=True,
+    )
+    started = time.monotonic()
+    measured: dict[Shape, dict[Variant, list[Measurement]]] = {s: {v: [] for v in variants} for s in options.shapes}
+    for round_number in range(1, options.rounds + 1):
+        for shape in options.shapes:
+            for variant in variants:
+                m = measure(variant, shape, options)
+                measured[shape][variant].append(m)
+                print(
+                    f"round {round_number} {shape:>9} {variant:>8}: {m.requests_per_second:7,.0f} req/s, "
+                    f"p50 {ms(m.load['p50_us'])}, p99 {ms(m.load['p99_us'])}; "
+                    f"rows {m.counts['rows']:,}, handled {m.counts['handled']:,}",
+                    flush=True,
+                )
+    elapsed = time.monotonic() - started
+    load_after = os.getloadavg()
+    summaries: Summaries = {
+        shape: {v: Summary(v, shape, rounds) for v, rounds in by_variant.items()}
+        for shape, by_variant in measured.items()
+    }
+    for shape, by_variant in summaries.items():
+        print(f"\n{shape_title(shape, options)}\n")
+        print("\n".join(table(by_variant)))
+    goal = goal_line(summaries)
+    if goal:
+        print(f"\n{goal}")
+    problems = [
+        p for by_variant in measured.values() for rounds in by_variant.values() for m in rounds for p in m.problems
+    ]
+    if not args.quick:
+        command = " ".join(["scripts/bench-e2e", *sys.argv[1:]])
+        args.output.write_text(report(summaries, options, elapsed, command, load_before, load_after))
+        print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
