@@ -132,6 +132,60 @@ def test_deferred_fields_are_not_listed(drain: Callable[[], None]) -> None:
     assert set(seen[0]) == {"name"}
 
 
+def test_a_deferred_field_loaded_on_access_is_listed(drain: Callable[[], None]) -> None:
+    """Reading a deferred field loads it through ``refresh_from_db``: from then on its changes count."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    Example.objects.create(name="lazy", status="draft")
+    loaded = Example.objects.only("name").get(name="lazy")
+    assert loaded.status == "draft"  # loads the deferred field
+    loaded.status = "sent"
+    loaded.save()
+    drain()
+    assert dict(seen[0]) == {"status": FieldChange("draft", "sent")}
+
+
+def test_refresh_from_db_takes_a_new_snapshot(drain: Callable[[], None]) -> None:
+    """A row changed elsewhere and reloaded with ``refresh_from_db`` is not a change of this save."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="stale", status="draft")
+    Example.objects.filter(pk=example.pk).update(status="paid")
+    example.refresh_from_db()
+    example.name = "fresh"
+    example.save()
+    drain()
+    assert dict(seen[0]) == {"name": FieldChange("stale", "fresh")}
+
+
+def test_refresh_from_db_of_some_fields_refreshes_only_theirs(drain: Callable[[], None]) -> None:
+    """``refresh_from_db(fields=[...])`` re-snapshots those fields; edits to the others still count."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.create(name="partly", status="draft")
+    Example.objects.filter(pk=example.pk).update(status="paid")
+    example.name = "edited"
+    example.refresh_from_db(fields=["status"])
+    example.save()
+    drain()
+    assert dict(seen[0]) == {"name": FieldChange("partly", "edited")}
+
+
+def test_refresh_from_db_is_wrapped_only_while_tracked() -> None:
+    """Tracking wraps the model's ``refresh_from_db``; the last Observer out restores Django's."""
+    assert "refresh_from_db" not in vars(Example)
+
+    class Tracking(Observer[Example]):
+        observes = Example
+
+        def updated(self, event_name: str, instance: Example) -> None: ...
+
+    assert "refresh_from_db" in vars(Example)
+    assert "refresh_from_db" not in vars(Unobserved)
+    Tracking.unregister()
+    assert "refresh_from_db" not in vars(Example)
+
+
 def test_a_new_instance_has_no_changes(drain: Callable[[], None]) -> None:
     """Creating and created handlers see empty changes."""
     seen: list[ModelChanges[Example]] = []

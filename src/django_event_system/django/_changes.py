@@ -1,14 +1,16 @@
 """What an update changed: a snapshot of an observed instance's fields, compared at save time.
 
 The snapshot is taken when an instance of an observed model is built (loaded from the database
-or created in code) and refreshed after each save. Only observed models pay for it: the
-``post_init`` receiver is connected for them alone.
+or created in code) and refreshed after each save and each ``refresh_from_db()`` (which is also
+how Django loads a deferred field on first access). Only observed models pay for it: the
+``post_init`` receiver is connected, and ``refresh_from_db`` wrapped, for them alone.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterator, Mapping
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db.models import Model
@@ -20,6 +22,7 @@ ModelT = TypeVar("ModelT", bound=Model)
 _SNAPSHOT = "_event_system_snapshot"
 _CHANGES = "_event_system_changes"
 _MUTABLE = (dict, list, set, bytearray)
+_ORIGINAL = "__event_system_original__"
 
 # Filled by the model bindings: the models whose changes are tracked.
 _tracked: set[type[Model]] = set()
@@ -132,3 +135,39 @@ def record_changes(instance: Model, update_fields: Collection[str] | None = None
 def clear_changes(instance: Model) -> None:
     """A new instance has no changes."""
     instance.__dict__[_CHANGES] = ModelChanges()
+
+
+def watch_refreshes(model: type[Model]) -> None:
+    """Wrap ``model.refresh_from_db`` so that the fields it reloads are snapshotted again.
+
+    Otherwise an instance refreshed after the row changed elsewhere would report that change on
+    its next save, and a deferred field loaded on first access would never be listed.
+    """
+    current = vars(model).get("refresh_from_db")
+    if current is not None and hasattr(current, _ORIGINAL):
+        return
+    original: Callable[..., None] = model.refresh_from_db
+
+    def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if type(self) in _tracked:
+            # refresh_from_db(using=None, fields=None, from_queryset=None)
+            fields = kwargs["fields"] if "fields" in kwargs else (args[1] if len(args) > 1 else None)
+            take_snapshot(self, fields)
+
+    functools.update_wrapper(refresh_from_db, original)
+    # None: the model inherited refresh_from_db, and unwatching deletes the wrapper.
+    setattr(refresh_from_db, _ORIGINAL, current)
+    setattr(model, "refresh_from_db", refresh_from_db)  # noqa: B010 - mypy forbids assigning a method
+
+
+def unwatch_refreshes(model: type[Model]) -> None:
+    """Undo :func:`watch_refreshes`."""
+    current = vars(model).get("refresh_from_db")
+    if current is None or not hasattr(current, _ORIGINAL):
+        return
+    original = getattr(current, _ORIGINAL)
+    if original is None:
+        delattr(model, "refresh_from_db")
+    else:
+        setattr(model, "refresh_from_db", original)  # noqa: B010

@@ -108,9 +108,11 @@ class ModelBinding:
         if track and not self.track_changes:
             signals.post_init.connect(self._post_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init")
             _changes._tracked.add(model)
+            _changes.watch_refreshes(model)
         elif not track and self.track_changes:
             signals.post_init.disconnect(sender=model, dispatch_uid=f"{uid}:post_init")
             _changes._tracked.discard(model)
+            _changes.unwatch_refreshes(model)
         self.track_changes = track
 
     # -- receivers: they run inside the code that saves, so they only queue -------------------
