@@ -293,6 +293,52 @@ def test_clear_unregisters_everything() -> None:
     assert not any(registration.active for registration in registrations)
 
 
+def test_restore_puts_the_registrations_back_as_they_were() -> None:
+    """Handlers cancelled since the snapshot come back in their place; handlers added since go."""
+    registry = PatternRegistry()
+    calls: list[tuple[str, str]] = []
+    first = registry.register("evt", recorder(calls, "first"))
+    second = registry.register("e.*", recorder(calls, "second"))
+    third = registry.register("evt", recorder(calls, "third"), priority=-1)
+    snapshot = registry.snapshot()
+    first.cancel()
+    second.cancel()
+    added = registry.register("evt", recorder(calls, "added"), priority=9)
+    run(registry, "evt")
+    assert calls == [("added", "evt"), ("third", "evt")]
+    registry.restore(snapshot)
+    assert list(registry) == [first, second, third]
+    assert all(registration.active for registration in (first, second, third))
+    assert not added.active
+    calls.clear()
+    run(registry, "evt")
+    assert calls == [("first", "evt"), ("second", "evt"), ("third", "evt")]
+    first.cancel()  # a restored handle still cancels
+    assert list(registry) == [second, third]
+
+
+def test_restore_leaves_out_handlers_that_cannot_run_again() -> None:
+    """A ``once`` handler that ran and a ``weak`` one whose object is gone are not registered again."""
+    registry = PatternRegistry()
+    calls: list[tuple[str, str]] = []
+    once = registry.register("evt", recorder(calls, "once"), once=True)
+    receiver = Receiver()
+    weak = registry.register("evt", receiver.on_event, weak=True)
+    unused_once = registry.register("other", recorder(calls, "unused"), once=True)
+    snapshot = registry.snapshot()
+    run(registry, "evt")
+    unused_once.cancel()
+    del receiver
+    gc.collect()
+    assert len(registry) == 0
+    registry.restore(snapshot)
+    assert list(registry) == [unused_once]
+    assert not once.active
+    assert not weak.active
+    run(registry, "other")
+    assert calls == [("once", "evt"), ("unused", "other")]
+
+
 # -- bad input -----------------------------------------------------------------------------------
 
 

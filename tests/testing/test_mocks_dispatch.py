@@ -275,6 +275,34 @@ def test_application_handlers_stay_in_their_order() -> None:
             registration.cancel()
 
 
+def test_handlers_cancelled_in_the_test_come_back_after_it() -> None:
+    """A test that cancels an application handler gets it back, the same registration, in its place."""
+    calls: list[Any] = []
+    first = Dispatcher.RegisterHandler("shop::.*", recording(calls, "first"))
+    second = Dispatcher.RegisterHandler("shop::opened", recording(calls, "second"))
+
+    class Case(unittest.TestCase):
+        @Dispatcher.MocksDispatch
+        def test_it(self) -> None:
+            first.cancel()
+            Dispatcher.Dispatch("shop::opened")
+
+    try:
+        before = list(Dispatcher.registry)
+        result = run_case(Case)
+        assert result.wasSuccessful(), result.failures + result.errors
+        assert calls == [("second", "shop::opened")]
+        assert list(Dispatcher.registry) == before
+        assert first.active
+        calls.clear()
+        Dispatcher.Dispatch("shop::opened")
+        Dispatcher.ClearQueue()
+        assert calls == [("first", "shop::opened"), ("second", "shop::opened")]
+    finally:
+        first.cancel()
+        second.cancel()
+
+
 def test_handlers_registered_in_the_test_are_removed_after_it() -> None:
     """Handlers and listeners registered inside the test are unregistered when it ends."""
     created: list[Registration] = []

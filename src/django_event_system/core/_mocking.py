@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union, cast
 
 from ._errors import EmptyEventNameError, EventSystemError
 from ._event import Event
-from ._registry import Registration
+from ._registry import RegistrySnapshot
 
 if TYPE_CHECKING:
     from ._dispatcher import EventDispatcher
@@ -243,16 +243,16 @@ def drain_quietly(dispatcher: EventDispatcher, *, failed: bool) -> None:
 class MockSession:
     """A mocked test: events that are expected are recorded and not delivered; the rest run as usual.
 
-    On exit it drains the queue (so no expectation races it), unregisters the handlers that were
-    registered inside it, and raises :class:`AssertionError` if an expected event never came.
-    The handlers registered before it are never touched, so they keep their order.
+    On exit it drains the queue (so no expectation races it), puts the handlers back as they were
+    when it began (those registered inside it are unregistered, those it cancelled come back, in
+    their order), and raises :class:`AssertionError` if an expected event never came.
     """
 
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self.dispatcher = dispatcher
         self.expected: list[EventMatcher] = []
         self.records: list[RecordedEvent] = []
-        self._before: set[Registration] = set()
+        self._before: RegistrySnapshot | None = None
         self._detach: Callable[[], None] | None = None
 
     # -- the observer -----------------------------------------------------------------------
@@ -297,7 +297,7 @@ class MockSession:
     # -- the context ------------------------------------------------------------------------
 
     def __enter__(self) -> MockSession:
-        self._before = set(self.dispatcher.registry)
+        self._before = self.dispatcher.registry.snapshot()
         self._detach = attach_observer(self.dispatcher, self)
         with _taps_lock:
             _tap_for(self.dispatcher).sessions.append(self)
@@ -317,10 +317,9 @@ class MockSession:
                 sessions = _tap_for(self.dispatcher).sessions
                 if self in sessions:
                     sessions.remove(self)
-            for registration in list(self.dispatcher.registry):
-                if registration not in self._before:
-                    registration.cancel()
-            self._before = set()
+            if self._before is not None:
+                self.dispatcher.registry.restore(self._before)
+            self._before = None
         if exc_type is None:
             self.verify()
 

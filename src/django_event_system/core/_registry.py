@@ -56,7 +56,18 @@ class Registration:
     exit. Cancelling twice is harmless.
     """
 
-    __slots__ = ("__weakref__", "_callback", "_registry", "handler", "once", "pattern", "priority", "seq", "weak")
+    __slots__ = (
+        "__weakref__",
+        "_callback",
+        "_registry",
+        "_spent",
+        "handler",
+        "once",
+        "pattern",
+        "priority",
+        "seq",
+        "weak",
+    )
 
     def __init__(
         self,
@@ -71,6 +82,8 @@ class Registration:
         seq: int,
     ) -> None:
         self._registry: PatternRegistry | None = registry
+        # A once handler that ran, or a weak one whose object is gone: never registered again.
+        self._spent = False
         self.pattern = pattern
         self.handler = handler
         self._callback = callback
@@ -102,6 +115,14 @@ class Registration:
     def __repr__(self) -> str:
         state = "" if self.active else " cancelled"
         return f"<Registration {self.pattern!r} -> {describe_handler(self.handler)} priority={self.priority}{state}>"
+
+
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """The registrations of a :class:`PatternRegistry` at one moment (see ``snapshot()``)."""
+
+    regex_entries: tuple[_Entry, ...]
+    literal_entries: dict[str, tuple[_Entry, ...]]
 
 
 @dataclass(frozen=True)
@@ -193,6 +214,7 @@ class PatternRegistry:
             def on_collected(_: object) -> None:
                 alive = reg_ref()
                 if alive is not None:
+                    alive._spent = True
                     alive.cancel()
 
             if isinstance(handler, MethodType):
@@ -220,6 +242,7 @@ class PatternRegistry:
             def call_once(name: str, *args: Any, **kwargs: Any) -> object:
                 if not claimed.acquire(blocking=False):
                     return None
+                registration._spent = True
                 registration.cancel()
                 return inner(name, *args, **kwargs)
 
@@ -252,6 +275,38 @@ class PatternRegistry:
             self._cache = {}
         for entry in entries:
             entry.registration._registry = None
+
+    def snapshot(self) -> RegistrySnapshot:
+        """The registrations as they are now, for :meth:`restore`."""
+        with self._lock:
+            return RegistrySnapshot(self._regex_entries, self._literal_entries)
+
+    def restore(self, snapshot: RegistrySnapshot) -> None:
+        """Put the registrations back as they were at ``snapshot``.
+
+        Handlers registered since are unregistered; handlers cancelled since are registered
+        again, in their place, unless they cannot run again (a ``once`` handler that ran, a
+        ``weak`` one whose object was collected).
+        """
+        with self._lock:
+            now = {e.registration for e in self._entries()}
+            regex = tuple(e for e in snapshot.regex_entries if not e.registration._spent)
+            literal: dict[str, tuple[_Entry, ...]] = {}
+            for pattern, entries in snapshot.literal_entries.items():
+                kept = tuple(e for e in entries if not e.registration._spent)
+                if kept:
+                    literal[pattern] = kept
+            self._regex_entries = regex
+            self._literal_entries = literal
+            self._cache = {}
+            restored = {e.registration for e in self._entries()}
+        for registration in now - restored:
+            registration._registry = None
+        for registration in restored:
+            registration._registry = self
+
+    def _entries(self) -> list[_Entry]:
+        return [*self._regex_entries, *itertools.chain.from_iterable(self._literal_entries.values())]
 
     # -- resolution -------------------------------------------------------------------------
 
