@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import gevent
 import gevent.monkey
@@ -130,3 +133,72 @@ def test_runserver_threads_handle_their_requests_events(live_server: object) -> 
     assert threads != [threading.current_thread().name]
     assert len(threads) == 1
     assert Dispatcher.pending_count() == 0
+
+
+# -- ASGI ----------------------------------------------------------------------------------------
+
+
+async def asgi_get(path: str, query: str) -> bytes:
+    """Serve one GET through Django's ASGI handler, as an ASGI server would; return the body."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # no disconnect: the handler cancels this once it answered
+        raise AssertionError("unreachable")
+
+    body: list[bytes] = []
+
+    async def send(message: Mapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+    await ASGIHandler()(scope, receive, send)
+    return b"".join(body)
+
+
+def test_async_view_events_are_handled_while_the_server_runs(handled: list[str]) -> None:
+    """Under ASGI an ``async def`` view's event is handled off the event loop, with no ClearQueue."""
+    handler_threads: list[int] = []
+
+    async def serve() -> tuple[bytes, int]:
+        with Dispatcher.RegisterHandler("request::.*", lambda name: handler_threads.append(threading.get_ident())):
+            content = await asgi_get("/dispatch-async/", "name=from-async")
+            deadline = time.monotonic() + 10
+            while len(handled) < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+        return content, threading.get_ident()
+
+    content, loop_thread = asyncio.run(serve())
+    assert content == b"dispatched"
+    assert handled == ["request::from-async"]
+    assert handler_threads
+    assert loop_thread not in handler_threads
+
+
+def test_sync_view_under_asgi_is_drained_when_the_request_finishes(handled: list[str]) -> None:
+    """A sync view served by the ASGI handler runs in a thread of its own, drained by request_finished."""
+
+    async def serve() -> bytes:
+        content = await asgi_get("/dispatch/", "name=sync-under-asgi")
+        assert handled == ["request::sync-under-asgi"]  # handled before the handler returned
+        return content
+
+    assert asyncio.run(serve()) == b"dispatched"

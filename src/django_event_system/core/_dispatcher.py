@@ -160,7 +160,7 @@ class EventDispatcher:
         max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.registry = PatternRegistry(cache_size=cache_size)
-        self._queue = GeventQueue(self._deliver, pool_size=pool_size)
+        self._queue = GeventQueue(self._deliver, pool_size=pool_size, capture=self._hand_back_errors)
         self._put = self._queue.put
         self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self.sync = sync
@@ -541,6 +541,21 @@ class EventDispatcher:
                 )
                 logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
 
+    def _hand_back_errors(self) -> Callable[[], None]:
+        """Take the errors collected in this thread, for another thread to raise (see GeventQueue)."""
+        errors: list[Exception] | None = getattr(self._errors, "list", None)
+        self._errors.list = []
+
+        def take_over() -> None:
+            if errors:
+                try:
+                    mine: list[Exception] = self._errors.list
+                except AttributeError:
+                    mine = self._errors.list = []
+                mine.extend(errors)
+
+        return take_over
+
     def _raise_collected(self) -> None:
         errors: list[Exception] | None = getattr(self._errors, "list", None)
         if errors:
@@ -645,6 +660,8 @@ def _drain_at_exit() -> None:
     """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
     for dispatcher in list(_live_dispatchers):
         try:
-            dispatcher.ClearQueue()
+            # Also what asyncio code handed to the bridge thread, whichever thread ran the loop.
+            dispatcher._queue.drain(everything=True)
+            dispatcher._raise_collected()
         except Exception:
             logger.exception("handlers failed while the event queue drained at interpreter exit")

@@ -13,6 +13,9 @@ check only when some greenlet yields: if a handler waits on I/O while items are 
 the check starts one more worker, up to ``pool_size``. So events whose handlers wait on I/O are
 handled concurrently, while CPU-bound handlers, which never yield, cost nothing per event beyond
 one flag test. With ``pool_size=1`` items are handled strictly one after another, in order.
+
+A thread that runs an asyncio event loop never gives its hub a turn: its events are handed, a
+batch at a time, to a bridge thread with a hub of its own (see :mod:`._bridge`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 import weakref
+from asyncio.events import _get_running_loop
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +34,7 @@ import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
+from ._bridge import AsyncioBridge, in_bridge_thread
 from ._context import own_depth_holder
 from ._errors import QueueUsageError
 from ._registry import _is_int
@@ -88,6 +94,14 @@ def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
             logger.exception("the worker exit hook %r failed", hook)
 
 
+def _nothing_to_hand_back() -> Callable[[], None]:
+    return _do_nothing
+
+
+def _do_nothing() -> None:
+    pass
+
+
 class _ThreadSentinel:
     """Lives in a thread's local storage; when it is collected, that thread has ended."""
 
@@ -97,7 +111,18 @@ class _ThreadSentinel:
 class _HubState:
     """The queue of one OS thread (one gevent hub)."""
 
-    __slots__ = ("armed", "draining", "hub", "owner", "pending", "waiters", "worker_greenlets", "workers")
+    __slots__ = (
+        "armed",
+        "bridged",
+        "draining",
+        "handing_off",
+        "hub",
+        "owner",
+        "pending",
+        "waiters",
+        "worker_greenlets",
+        "workers",
+    )
 
     def __init__(self, owner: _ThreadSentinel) -> None:
         self.pending: collections.deque[Item] = collections.deque()
@@ -106,6 +131,10 @@ class _HubState:
         self.draining = 0
         # True while a growth check is scheduled on the hub (see GeventQueue._grow).
         self.armed = False
+        # The asyncio loop that will hand this thread's pending events to the bridge, if any.
+        self.handing_off: object = None
+        # Whether this thread ever handed events to the bridge (ClearQueue then waits for them).
+        self.bridged = False
         self.worker_greenlets: set[greenlet] = set()
         self.waiters: list[gevent.event.Event] = []
         self.hub = gevent.get_hub()
@@ -129,12 +158,22 @@ class GeventQueue:
     :param pool_size: the most worker greenlets per hub.
     """
 
-    def __init__(self, deliver: Deliver, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        capture: Callable[[], Callable[[], None]] | None = None,
+    ) -> None:
         self._deliver = deliver
         self.pool_size = pool_size
         self._local = _ThreadLocal()
         self._states: list[_HubState] = []
         self._states_lock = threading.Lock()
+        # See AsyncioBridge: what handlers left in the bridge thread, for the thread that drains.
+        self._capture = capture or _nothing_to_hand_back
+        self._bridge: AsyncioBridge | None = None
+        self._bridge_lock = threading.Lock()
 
     @property
     def pool_size(self) -> int:
@@ -167,7 +206,30 @@ class GeventQueue:
             state = self._state()
         state.pending.append(item)
         if not state.armed:
-            self._arm(state)
+            loop = _get_running_loop()
+            if loop is None:
+                self._arm(state)
+            elif state.handing_off is not loop:
+                # An asyncio loop owns this thread: hand the batch over when the code yields.
+                state.handing_off = loop
+                state.bridged = True
+                loop.call_soon(self._hand_off, state)
+
+    def _hand_off(self, state: _HubState) -> None:
+        """Give this thread's pending events to the bridge thread (which is started on first use)."""
+        state.handing_off = None
+        pending = state.pending
+        items = []
+        while pending:
+            items.append(pending.popleft())
+        if items:
+            self._get_bridge().submit(items)
+
+    def _get_bridge(self) -> AsyncioBridge:
+        with self._bridge_lock:
+            if self._bridge is None:
+                self._bridge = AsyncioBridge(self.put, self.drain, self._capture)
+            return self._bridge
 
     def _arm(self, state: _HubState) -> None:
         state.armed = True
@@ -214,14 +276,16 @@ class GeventQueue:
         """How many events wait in this thread's queue (not counting those being handled)."""
         return len(self._state().pending)
 
-    def drain(self, timeout: float | None = None) -> None:
+    def drain(self, timeout: float | None = None, *, everything: bool = False) -> None:
         """Return when this thread's queue is empty and every handler has returned.
 
         Events that handlers dispatch while the queue drains are handled too, and so are the
         events left by threads that have ended. Called from a handler, it handles the waiting
-        events in that handler's greenlet and waits for the other workers.
+        events in that handler's greenlet and waits for the other workers. In a thread that
+        handed events to the bridge (it runs an asyncio loop), it waits for the bridge too.
 
         :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
+        :param everything: wait for the bridge whichever thread handed it events (at exit).
         :raises QueueUsageError: called from the gevent hub, which cannot wait.
         :raises TimeoutError: the queue was not drained within ``timeout`` seconds.
         """
@@ -232,6 +296,15 @@ class GeventQueue:
                 "ClearQueue() cannot wait inside the gevent hub (a loop callback); "
                 "call it from a greenlet or the main code instead."
             )
+        if _get_running_loop() is not None:
+            state.bridged = True
+            self._hand_off(state)
+        bridge = self._bridge
+        if bridge is not None and (state.bridged or everything) and not in_bridge_thread():
+            started = time.monotonic()
+            bridge.flush(timeout)
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - started))
         self._adopt_orphans(state)
         own = 1 if current in state.worker_greenlets else 0
         pending = state.pending

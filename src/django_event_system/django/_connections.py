@@ -17,6 +17,7 @@ import gevent.local
 import gevent.monkey
 from django.db import connections
 
+from ..core._bridge import in_bridge_thread
 from ._settings import conf
 
 __all__ = ["close_obsolete_connections", "close_worker_connections", "connections_are_greenlet_local"]
@@ -40,9 +41,18 @@ def close_worker_connections() -> None:
     Only where connections are greenlet-local: the worker's connections would outlive it, open,
     until the garbage collector found them. Where greenlets share their thread's connections,
     those belong to the thread, and :func:`close_obsolete_connections` handles them at the end
-    of a request. A connection inside ``atomic()`` is never touched.
+    of a request. In the thread that handles asyncio code's events, the connections past
+    ``CONN_MAX_AGE`` are closed, as at the end of a request. A connection inside ``atomic()`` is
+    never touched.
     """
-    if not conf.close_old_connections or not connections_are_greenlet_local():
+    if not conf.close_old_connections:
+        return
+    if in_bridge_thread():
+        # The thread that handles asyncio code's events lives as long as the process: its
+        # connections are closed as a request thread's are, once past CONN_MAX_AGE.
+        close_obsolete_connections()
+        return
+    if not connections_are_greenlet_local():
         return
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:

@@ -8,5 +8,6 @@ from . import views
 
 urlpatterns = [
     path("dispatch/", views.dispatch_event),
+    path("dispatch-async/", views.dispatch_event_async),
     path("examples/create/", views.create_example),
 ]

@@ -24,3 +24,9 @@ def create_example(request: HttpRequest) -> JsonResponse:
     """Create an Example (its Observer, if any, receives the events)."""
     example = Example.objects.create(name=request.GET.get("name", "from a request"))
     return JsonResponse({"id": example.pk})
+
+
+async def dispatch_event_async(request: HttpRequest) -> HttpResponse:
+    """An ``async def`` view: dispatch ``request::<name>`` from the event loop and answer at once."""
+    Dispatcher.Dispatch(f"request::{request.GET.get('name', 'async')}")
+    return HttpResponse("dispatched")
