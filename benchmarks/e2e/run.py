@@ -262,7 +262,6 @@ class Summary:
     """One variant's figures under one load shape over the rounds: medians of rates and latencies, sums of counts."""
 
     variant: Variant
-    shape: Shape
     rounds: list[Measurement]
 
     @property
@@ -338,7 +337,7 @@ def goal_line(summaries: Summaries) -> str | None:
     )
 
 
-def handler_lines(summaries: Summaries, options: Options) -> list[str]:
+def handler_lines(summaries: Summaries) -> list[str]:
     """What the handlers saw: from the save until the handler returned, the backlog, the drain."""
     lines = [
         "| Load | Variant | Save → handler returned, p50 | p99 | Events still queued when the load stopped "
@@ -434,7 +433,7 @@ def report(
         "the events still waiting for a worker when the load stopped, and how long the `/drain/` view "
         "took to finish the requests still running and handle the rest.",
         "",
-        *handler_lines(summaries, options),
+        *handler_lines(summaries),
         "",
         "## Machine",
         "",
@@ -499,8 +498,7 @@ def main() -> None:
     elapsed = time.monotonic() - started
     load_after = os.getloadavg()
     summaries: Summaries = {
-        shape: {v: Summary(v, shape, rounds) for v, rounds in by_variant.items()}
-        for shape, by_variant in measured.items()
+        shape: {v: Summary(v, rounds) for v, rounds in by_variant.items()} for shape, by_variant in measured.items()
     }
     for shape, by_variant in summaries.items():
         print(f"\n{shape_title(shape, options)}\n")

@@ -111,6 +111,22 @@ def test_obsolete_connection_is_closed_after_a_request(closed: list[str], monkey
     assert closed == ["default"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_bridge_thread_worker_closes_its_obsolete_connections(
+    closed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the thread that handles asyncio code's events, a worker closes connections past CONN_MAX_AGE."""
+    monkeypatch.setattr(_connections, "in_bridge_thread", lambda: True)
+    connection = connections["default"]
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "close_at", time.monotonic() + 3600)
+    close_worker_connections()
+    assert closed == []
+    monkeypatch.setattr(connection, "close_at", time.monotonic() - 1)
+    close_worker_connections()
+    assert closed == ["default"]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, databases=["default", "postgres"])
 def test_request_end_closes_what_handlers_reopened_on_postgres(client: Client, drain: Callable[[], None]) -> None:

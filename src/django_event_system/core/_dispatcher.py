@@ -524,11 +524,7 @@ class EventDispatcher:
         elif policy == "raise":
             if hasattr(exc, "add_note"):
                 exc.add_note(f"raised by handler {handler} while handling event {name!r}")
-            try:
-                errors: list[Exception] = self._errors.list
-            except AttributeError:
-                errors = self._errors.list = []
-            errors.append(exc)
+            self._collected_errors().append(exc)
         else:
             try:
                 policy(HandlerFailure(name, handler, exc, args, kwargs))
@@ -548,13 +544,17 @@ class EventDispatcher:
 
         def take_over() -> None:
             if errors:
-                try:
-                    mine: list[Exception] = self._errors.list
-                except AttributeError:
-                    mine = self._errors.list = []
-                mine.extend(errors)
+                self._collected_errors().extend(errors)
 
         return take_over
+
+    def _collected_errors(self) -> list[Exception]:
+        """The errors collected in this thread under the ``"raise"`` policy (created on first use)."""
+        try:
+            errors: list[Exception] = self._errors.list
+        except AttributeError:
+            errors = self._errors.list = []
+        return errors
 
     def _raise_collected(self) -> None:
         errors: list[Exception] | None = getattr(self._errors, "list", None)

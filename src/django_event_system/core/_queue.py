@@ -94,14 +94,6 @@ def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
             logger.exception("the worker exit hook %r failed", hook)
 
 
-def _nothing_to_hand_back() -> Callable[[], None]:
-    return _do_nothing
-
-
-def _do_nothing() -> None:
-    pass
-
-
 class _ThreadSentinel:
     """Lives in a thread's local storage; when it is collected, that thread has ended."""
 
@@ -156,6 +148,8 @@ class GeventQueue:
     :param deliver: called as ``deliver(*item)`` for each item, in a worker greenlet; it must not
         raise.
     :param pool_size: the most worker greenlets per hub.
+    :param capture: see :class:`AsyncioBridge`: takes what handlers left in the bridge thread
+        (the collected errors), for the thread that waited on it.
     """
 
     def __init__(
@@ -163,15 +157,14 @@ class GeventQueue:
         deliver: Deliver,
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
-        capture: Callable[[], Callable[[], None]] | None = None,
+        capture: Callable[[], Callable[[], None]],
     ) -> None:
         self._deliver = deliver
         self.pool_size = pool_size
         self._local = _ThreadLocal()
         self._states: list[_HubState] = []
         self._states_lock = threading.Lock()
-        # See AsyncioBridge: what handlers left in the bridge thread, for the thread that drains.
-        self._capture = capture or _nothing_to_hand_back
+        self._capture = capture
         self._bridge: AsyncioBridge | None = None
         self._bridge_lock = threading.Lock()
 

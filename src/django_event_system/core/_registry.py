@@ -132,6 +132,11 @@ class _Entry:
     sort_key: tuple[int, int]  # (-priority, seq): the order handlers run in
 
 
+def _live(entries: tuple[_Entry, ...]) -> tuple[_Entry, ...]:
+    """``entries`` without the registrations that can never run again."""
+    return tuple(e for e in entries if not e.registration._spent)
+
+
 class PatternRegistry:
     """Maps event names to handlers through regular-expression patterns."""
 
@@ -269,7 +274,7 @@ class PatternRegistry:
     def clear(self) -> None:
         """Unregister every handler."""
         with self._lock:
-            entries = [*self._regex_entries, *itertools.chain.from_iterable(self._literal_entries.values())]
+            entries = self._entries()
             self._regex_entries = ()
             self._literal_entries = {}
             self._cache = {}
@@ -290,14 +295,10 @@ class PatternRegistry:
         """
         with self._lock:
             now = {e.registration for e in self._entries()}
-            regex = tuple(e for e in snapshot.regex_entries if not e.registration._spent)
-            literal: dict[str, tuple[_Entry, ...]] = {}
-            for pattern, entries in snapshot.literal_entries.items():
-                kept = tuple(e for e in entries if not e.registration._spent)
-                if kept:
-                    literal[pattern] = kept
-            self._regex_entries = regex
-            self._literal_entries = literal
+            self._regex_entries = _live(snapshot.regex_entries)
+            self._literal_entries = {
+                pattern: kept for pattern, entries in snapshot.literal_entries.items() if (kept := _live(entries))
+            }
             self._cache = {}
             restored = {e.registration for e in self._entries()}
         for registration in now - restored:
@@ -338,8 +339,7 @@ class PatternRegistry:
 
     def __iter__(self) -> Iterator[Registration]:
         """Iterate over every registration, in the order they would run for a name matching all."""
-        entries = [*self._regex_entries, *itertools.chain.from_iterable(self._literal_entries.values())]
-        return iter([entry.registration for entry in sorted(entries, key=_sort_key)])
+        return iter([entry.registration for entry in sorted(self._entries(), key=_sort_key)])
 
     def __len__(self) -> int:
         return len(self._regex_entries) + sum(len(v) for v in self._literal_entries.values())

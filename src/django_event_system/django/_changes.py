@@ -148,11 +148,11 @@ def watch_refreshes(model: type[Model]) -> None:
         return
     original: Callable[..., None] = model.refresh_from_db
 
-    def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
+    def refresh_from_db(
+        self: Model, using: str | None = None, fields: Collection[str] | None = None, **kwargs: Any
+    ) -> None:
+        original(self, using, fields, **kwargs)
         if type(self) in _tracked:
-            # refresh_from_db(using=None, fields=None, from_queryset=None)
-            fields = kwargs["fields"] if "fields" in kwargs else (args[1] if len(args) > 1 else None)
             take_snapshot(self, fields)
 
     functools.update_wrapper(refresh_from_db, original)
