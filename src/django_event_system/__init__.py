@@ -29,6 +29,7 @@ from .core import (
     ListenerDefinitionError,
     QueueUsageError,
     Registration,
+    clear_all_queues,
     configure,
     get_path_from_class,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "Registration",
     "SignalMapping",
     "SignalToEvent",
+    "clear_all_queues",
     "configure",
     "get_changes",
     "get_path_from_class",

@@ -541,3 +541,28 @@ def test_listen_with_a_bad_target_is_rejected(dispatcher: EventDispatcher) -> No
     """``listen`` with something that is neither a pattern nor an Event class raises TypeError."""
     with pytest.raises(TypeError, match=r"listen\(\) takes an event pattern \(str\) or an Event class, not 42"):
         dispatcher.listen(42)  # type: ignore[call-overload]
+
+
+def test_clear_all_queues_drains_every_dispatcher_and_raises_their_errors_together() -> None:
+    """``clear_all_queues`` drains each live dispatcher, and one's failures do not stop the others."""
+    from django_event_system import HandlerErrors, clear_all_queues
+
+    first = EventDispatcher(error_policy="raise")
+    second = EventDispatcher(error_policy="raise")
+    seen: list[str] = []
+
+    def broken(name: str) -> None:
+        raise ValueError(name)
+
+    first.RegisterHandler("a", broken)
+    second.RegisterHandler("b", lambda name: seen.append(name))
+    second.RegisterHandler("c", broken)
+    first.Dispatch("a")
+    second.Dispatch("b")
+    second.Dispatch("c")
+    with pytest.raises(HandlerErrors) as caught:
+        clear_all_queues(timeout=5)
+    assert sorted(str(exc) for exc in caught.value.exceptions) == ["a", "c"]
+    assert seen == ["b"]
+    assert first.pending_count() == 0
+    assert second.pending_count() == 0

@@ -3,7 +3,15 @@
 Nothing in this package imports Django; it works in any Python program.
 """
 
-from ._dispatcher import Dispatcher, ErrorPolicy, EventDispatcher, HandlerFailure, configure, is_sync
+from ._dispatcher import (
+    Dispatcher,
+    ErrorPolicy,
+    EventDispatcher,
+    HandlerFailure,
+    clear_all_queues,
+    configure,
+    is_sync,
+)
 from ._errors import (
     CascadeDepthError,
     EmptyEventNameError,
@@ -77,6 +85,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "ValueCodec",
+    "clear_all_queues",
     "configure",
     "configure_transport",
     "current_delivery",

@@ -30,6 +30,7 @@ __all__ = [
     "ErrorPolicy",
     "EventDispatcher",
     "HandlerFailure",
+    "clear_all_queues",
     "configure",
     "is_sync",
 ]
@@ -653,6 +654,36 @@ Dispatcher = EventDispatcher()
 """The package-wide dispatcher that the 1.0 API documents."""
 
 Event.dispatcher = Dispatcher
+
+
+def clear_all_queues(timeout: float | None = None) -> None:
+    """Drain every dispatcher's queue in the calling thread, as ``ClearQueue`` does for one.
+
+    For code that ends a unit of work without knowing which dispatchers its handlers use: a
+    worker process after each task, a management command, a test harness. Every dispatcher is
+    drained even when one of them fails; their errors are raised together at the end.
+
+    :param timeout: seconds each dispatcher may take at most.
+    :raises HandlerErrors: under a ``"raise"`` error policy, the failures of every dispatcher.
+    :raises TimeoutError: a dispatcher was not drained within ``timeout`` seconds (the others
+        were still drained).
+
+    .. versionadded:: 2.0
+    """
+    errors: list[Exception] = []
+    timed_out: TimeoutError | None = None
+    for dispatcher in list(_live_dispatchers):
+        try:
+            dispatcher.ClearQueue(timeout)
+        except HandlerErrors as group:
+            errors.extend(group.exceptions)
+        except TimeoutError as exc:
+            timed_out = timed_out or exc
+    if errors:
+        count = len(errors)
+        raise HandlerErrors(f"{count} event handler{'s' if count > 1 else ''} failed", errors)
+    if timed_out is not None:
+        raise timed_out
 
 
 @atexit.register
