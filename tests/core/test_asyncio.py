@@ -235,3 +235,86 @@ def test_the_bridge_is_started_once_per_dispatcher(dispatcher: EventDispatcher) 
     worker.start()
     worker.join()
     assert len(threads) == 1
+
+
+def test_events_of_a_loop_started_after_the_thread_dispatched_are_handed_over(dispatcher: EventDispatcher) -> None:
+    """A thread that dispatched before its loop ran still hands the loop's events to the bridge."""
+    calls: list[str] = []
+    dispatcher.RegisterHandler("early::.*", lambda name: calls.append(name))
+    dispatcher.Dispatch("early::before")  # at start-up, before the loop: queued in this thread
+
+    async def main() -> None:
+        dispatcher.Dispatch("early::inside")
+        await until(lambda: len(calls) == 2)  # no ClearQueue: the README's own loop
+
+    asyncio.run(main())
+    assert sorted(calls) == ["early::before", "early::inside"]
+
+
+@pytest.mark.parametrize("raised", [SystemExit(3), KeyboardInterrupt()], ids=["SystemExit", "KeyboardInterrupt"])
+def test_the_bridge_survives_a_handler_that_raises_a_process_ending_exception(
+    dispatcher: EventDispatcher, raised: BaseException
+) -> None:
+    """In the bridge thread SystemExit and KeyboardInterrupt are failures: reported, and the bridge goes on."""
+    failures: list[BaseException | None] = []
+    calls: list[str] = []
+    dispatcher.error_policy = lambda failure: failures.append(failure.exception.__cause__)
+
+    def fatal(name: str) -> None:
+        raise raised
+
+    dispatcher.RegisterHandler("bridge::fatal", fatal)
+    dispatcher.RegisterHandler("bridge::later", lambda name: calls.append(name))
+
+    async def main() -> None:
+        dispatcher.Dispatch("bridge::fatal")
+        await until(lambda: len(failures) == 1)
+        dispatcher.Dispatch("bridge::later")
+        await until(lambda: calls == ["bridge::later"])
+        dispatcher.ClearQueue(timeout=5)
+
+    asyncio.run(main())
+    assert failures == [raised]
+
+
+def test_a_bridge_thread_that_dies_is_replaced(dispatcher: EventDispatcher, caplog: pytest.LogCaptureFixture) -> None:
+    """A greenlet that ends the bridge's hub with SystemExit costs no later event and no drain."""
+    calls: list[str] = []
+
+    def kill_the_hub(name: str) -> None:
+        gevent.spawn(sys.exit, 5)  # the hub throws its SystemExit into the thread's main greenlet
+        gevent.sleep(0.05)
+
+    dispatcher.RegisterHandler("bridge::kill", kill_the_hub)
+    dispatcher.RegisterHandler("bridge::after", lambda name: calls.append(name))
+
+    async def main() -> None:
+        dispatcher.Dispatch("bridge::kill")
+        dispatcher.ClearQueue(timeout=5)
+        dispatcher.Dispatch("bridge::after")
+        await until(lambda: calls == ["bridge::after"])
+        dispatcher.ClearQueue(timeout=5)
+
+    asyncio.run(main())
+    assert calls == ["bridge::after"]
+
+
+def test_errors_collected_after_a_timed_out_flush_are_raised_later(dispatcher: EventDispatcher) -> None:
+    """When ClearQueue in the loop times out, what the bridge's handlers raised reaches the next ClearQueue."""
+    dispatcher.error_policy = "raise"
+
+    def slow_failure(name: str) -> None:
+        gevent.sleep(0.2)
+        raise ValueError("late failure")
+
+    dispatcher.RegisterHandler("bridge::late", slow_failure)
+
+    async def main() -> None:
+        dispatcher.Dispatch("bridge::late")
+        with pytest.raises(TimeoutError):
+            dispatcher.ClearQueue(timeout=0.05)
+        with pytest.raises(HandlerErrors) as caught:
+            dispatcher.ClearQueue(timeout=5)
+        assert [str(exc) for exc in caught.value.exceptions] == ["late failure"]
+
+    asyncio.run(main())

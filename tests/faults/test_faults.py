@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from django_event_system.core import EventDispatcher
+from tests.scripts import run_script
 
 
 @pytest.fixture
@@ -19,22 +17,6 @@ def dispatcher() -> Iterator[EventDispatcher]:
     dispatcher = EventDispatcher()
     yield dispatcher
     dispatcher.Reset()
-
-
-def run_script(code: str, tmp_path: Path, timeout: float = 120) -> str:
-    """Run ``code`` in a fresh interpreter and return its standard output."""
-    script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(code))
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_a_handler_failing_on_a_tenth_of_100000_events_stops_nothing_else(

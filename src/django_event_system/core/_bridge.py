@@ -7,6 +7,12 @@ thread per queue, started on first use, whose own hub delivers them through the 
 (worker greenlets, the pool, cascades). The loop never waits for a handler; ``ClearQueue()``
 called in the loop's thread waits for the bridge to finish what that thread handed over.
 
+The bridge outlives its handlers: their exceptions are theirs (the queue isolates them), and
+whatever the hub throws into the thread's main greenlet (gevent does so with the SystemExit of a
+greenlet it spawned) is logged, and the thread goes on. Should the thread end all the same, the
+queue starts another and hands it what was left. The child of a fork has no bridge until it
+needs one.
+
 Nothing here imports Django or asyncio: the queue tells which thread runs a loop.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +38,9 @@ _get_ident: Callable[[], int] = gevent.monkey.get_original("_thread", "get_ident
 
 _bridge_threads: set[int] = set()
 
+# How often a flush looks whether the bridge thread is still alive while it waits.
+_ALIVE_CHECK = 0.5
+
 
 def in_bridge_thread() -> bool:
     """Whether the calling code runs in a bridge thread (where asyncio code's events are handled)."""
@@ -40,12 +50,15 @@ def in_bridge_thread() -> bool:
 class _Barrier:
     """A flush request: released once every event handed over before it has been handled."""
 
-    __slots__ = ("hand_back", "lock")
+    __slots__ = ("lock",)
 
     def __init__(self) -> None:
         self.lock = _allocate_lock()
         self.lock.acquire()
-        self.hand_back: list[Callable[[], None]] = []
+
+
+class BridgeDiedError(RuntimeError):
+    """The bridge thread ended before a flush completed; the queue starts a new one."""
 
 
 class AsyncioBridge:
@@ -55,6 +68,7 @@ class AsyncioBridge:
     :param drain: drains the calling thread's queue (called in the bridge thread).
     :param capture: called in the bridge thread after a flush drained; returns a function that
         the flushing thread calls, to take over what the handlers left (collected errors).
+    :param inbox: what a bridge that died left to hand over.
     """
 
     def __init__(
@@ -62,12 +76,16 @@ class AsyncioBridge:
         put: Callable[[Any], None],
         drain: Callable[[], None],
         capture: Callable[[], Callable[[], None]],
+        inbox: collections.deque[Any] | None = None,
     ) -> None:
         self._put = put
         self._drain = drain
         self._capture = capture
-        self._inbox: collections.deque[Any] = collections.deque()
+        self._inbox: collections.deque[Any] = inbox if inbox is not None else collections.deque()
+        # What flushes captured and no flusher took yet (one gave up after its timeout).
+        self._unclaimed: collections.deque[Callable[[], None]] = collections.deque()
         self._watcher: Any = None
+        self.alive = True
         started = _allocate_lock()
         started.acquire()
         self.ident = _start_new_thread(self._run, (started,))
@@ -81,26 +99,46 @@ class AsyncioBridge:
     def flush(self, timeout: float | None = None) -> None:
         """Return when every item submitted so far, and what its handlers dispatched, was handled.
 
+        What the handlers left for the flusher (their collected errors) is taken over here, and
+        so is what earlier flushes that timed out left behind.
+
         :raises TimeoutError: not done within ``timeout`` seconds.
+        :raises BridgeDiedError: the bridge thread ended before it was done.
         """
         barrier = _Barrier()
         self._inbox.append(barrier)
         self._watcher.send()
-        if not barrier.lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise TimeoutError(f"the events handed over by asyncio code were not handled within {timeout} s")
-        for hand_back in barrier.hand_back:
-            hand_back()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = _ALIVE_CHECK if deadline is None else min(_ALIVE_CHECK, max(0.0, deadline - time.monotonic()))
+            if barrier.lock.acquire(timeout=wait):
+                break
+            if not self.alive:
+                raise BridgeDiedError("the bridge thread ended before the events handed over were handled")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"the events handed over by asyncio code were not handled within {timeout} s")
+        while self._unclaimed:
+            self._unclaimed.popleft()()
 
     # -- in the bridge thread ---------------------------------------------------------------
 
     def _run(self, started: Any) -> None:
         _bridge_threads.add(_get_ident())
-        hub = gevent.get_hub()
-        self._watcher = hub.loop.async_()
-        self._watcher.start(self._take)
-        started.release()
-        while True:  # the main greenlet only keeps the hub running
-            gevent.sleep(3600)
+        try:
+            hub = gevent.get_hub()
+            self._watcher = hub.loop.async_()
+            self._watcher.start(self._take)
+            started.release()
+            while True:  # the main greenlet only keeps the hub running
+                try:
+                    gevent.sleep(3600)
+                except BaseException as exc:  # thrown in by the hub: this thread is not the process
+                    logger.error(
+                        "the bridge thread's hub raised %s; the bridge goes on", type(exc).__name__, exc_info=exc
+                    )
+        finally:  # pragma: no cover - the loop above does not end by itself
+            self.alive = False
+            _bridge_threads.discard(_get_ident())
 
     def _take(self) -> None:
         """Runs in the hub when woken: queue what was handed over, start a flush per barrier."""
@@ -118,5 +156,5 @@ class AsyncioBridge:
         except Exception:  # pragma: no cover - drain without a timeout raises nothing else
             logger.exception("draining the events handed over by asyncio code failed")
         finally:
-            barrier.hand_back.append(self._capture())
+            self._unclaimed.append(self._capture())
             barrier.lock.release()

@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import functools
 import logging
+import os
 import re
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from ._context import _OUTSIDE, get_depth_holder, own_depth_holder
-from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, InvalidEventError
+from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, HandlerInterruptedError, InvalidEventError
 from ._event import Event
 from ._mocking import EventTarget, expect, mocks_dispatch
 from ._queue import DEFAULT_POOL_SIZE, GeventQueue, _ThreadLocal
 from ._queued import Queued, register_queued
 from ._registry import Handler, PatternRegistry, Registration, _is_int, describe_handler
+from ._threads import ends_the_process
 
 __all__ = [
     "Dispatcher",
@@ -50,6 +52,9 @@ class HandlerFailure:
     handler: str
     """The handler as ``module:qualname``."""
     exception: Exception
+    """What the handler raised. A ``BaseException`` that is not an ``Exception`` and does not end
+    the process (``GreenletExit``, ``gevent.Timeout``, or ``SystemExit`` and ``KeyboardInterrupt``
+    outside the main thread) arrives as a :class:`HandlerInterruptedError` that carries it."""
     args: tuple[Any, ...] = field(repr=False)
     kwargs: dict[str, Any] = field(repr=False)
 
@@ -161,7 +166,9 @@ class EventDispatcher:
         max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.registry = PatternRegistry(cache_size=cache_size)
-        self._queue = GeventQueue(self._deliver, pool_size=pool_size, capture=self._hand_back_errors)
+        self._queue = GeventQueue(
+            self._deliver, pool_size=pool_size, capture=self._hand_back_errors, unclaimed=self._log_unclaimed_errors
+        )
         self._put = self._queue.put
         self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self.sync = sync
@@ -359,7 +366,9 @@ class EventDispatcher:
                 for callback in callbacks:
                     try:
                         callback(event, *args, **kwargs)
-                    except Exception as exc:
+                    except BaseException as exc:
+                        if ends_the_process(exc):
+                            raise
                         self._failed(event, callback, exc, args, kwargs)
             finally:
                 holder[0] -= 1
@@ -497,17 +506,22 @@ class EventDispatcher:
             outer = holder[0]
             holder[0] = depth
         try:
+            # Every exception but a process-ending one is the handler's alone: the others still run.
             if event is None:
                 for callback in callbacks:
                     try:
                         callback(name, *args, **kwargs)
-                    except Exception as exc:
+                    except BaseException as exc:
+                        if ends_the_process(exc):
+                            raise
                         self._failed(name, callback, exc, args, kwargs)
             else:
                 for callback in callbacks:
                     try:
                         callback(name, *args, **kwargs)
-                    except Exception as exc:
+                    except BaseException as exc:
+                        if ends_the_process(exc):
+                            raise
                         self._failed(name, callback, exc, args, kwargs)
                     if event._propagation_stopped:
                         break
@@ -516,9 +530,11 @@ class EventDispatcher:
                 holder[0] = outer
 
     def _failed(
-        self, name: str, callback: Handler, exc: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, name: str, callback: Handler, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         handler = describe_handler(callback)
+        if not isinstance(exc, Exception):
+            exc = HandlerInterruptedError(handler, name, exc)
         policy = self._error_policy
         if policy == "log":
             logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
@@ -548,6 +564,14 @@ class EventDispatcher:
                 self._collected_errors().extend(errors)
 
         return take_over
+
+    def _log_unclaimed_errors(self) -> None:
+        """In a thread that ends: log what ``"raise"`` collected there, since no ClearQueue will raise it."""
+        errors: list[Exception] | None = getattr(self._errors, "list", None)
+        if errors:
+            self._errors.list = []
+            for error in errors:
+                logger.error("a handler failed in a thread that ended before ClearQueue raised it", exc_info=error)
 
     def _collected_errors(self) -> list[Exception]:
         """The errors collected in this thread under the ``"raise"`` policy (created on first use)."""
@@ -686,12 +710,22 @@ def clear_all_queues(timeout: float | None = None) -> None:
         raise timed_out
 
 
+def _after_fork_in_child() -> None:
+    for dispatcher in list(_live_dispatchers):
+        dispatcher._errors = _ThreadLocal()  # the parent's failures are the parent's to raise
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @atexit.register
 def _drain_at_exit() -> None:
     """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
     for dispatcher in list(_live_dispatchers):
         try:
-            # Also what asyncio code handed to the bridge thread, whichever thread ran the loop.
+            # Also what daemon threads still alive queued, and what asyncio code handed to the
+            # bridge thread, whichever thread ran the loop.
             dispatcher._queue.drain(everything=True)
             dispatcher._raise_collected()
         except Exception:

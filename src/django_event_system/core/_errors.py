@@ -14,6 +14,7 @@ The hierarchy::
     ├── RejectedMessageError              (also ValueError) a queued message that a worker refuses
     ├── TransportError               (also RuntimeError) no transport for queued handlers
     │   └── EnqueueError             a queued handler's message could not be sent
+    ├── HandlerInterruptedError           a handler raised a BaseException that is not an Exception
     └── HandlerErrors                (also ExceptionGroup) handler failures under the "raise" policy
 """
 
@@ -37,6 +38,7 @@ __all__ = [
     "EnqueueError",
     "EventSystemError",
     "HandlerErrors",
+    "HandlerInterruptedError",
     "InvalidEventError",
     "InvalidHandlerError",
     "InvalidPatternError",
@@ -111,6 +113,23 @@ class EnqueueError(TransportError):
     def __init__(self, text: str, message: Message) -> None:
         super().__init__(text)
         self.message = message
+
+
+class HandlerInterruptedError(EventSystemError):
+    """A handler raised a ``BaseException`` that is not an ``Exception``, and it did not end the process.
+
+    ``GreenletExit``, ``gevent.Timeout``, and ``SystemExit`` or ``KeyboardInterrupt`` outside the
+    main thread are isolated like any handler's error. An exception group holds only
+    ``Exception`` instances, so under the ``"raise"`` policy such an exception travels in this one: it is
+    :attr:`exception` and the ``__cause__``.
+    """
+
+    def __init__(self, handler: str, event_name: str, exception: BaseException) -> None:
+        super().__init__(
+            f"handler raised {type(exception).__name__}: {exception!r} (handler {handler}, event {event_name!r})"
+        )
+        self.exception = exception
+        self.__cause__ = exception
 
 
 class HandlerErrors(_ExceptionGroup[Exception]):

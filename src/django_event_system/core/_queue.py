@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import collections
 import logging
-import threading
+import os
 import time
 import weakref
 from asyncio.events import _get_running_loop
@@ -34,10 +34,11 @@ import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
-from ._bridge import AsyncioBridge, in_bridge_thread
+from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread
 from ._context import own_depth_holder
 from ._errors import QueueUsageError
 from ._registry import _is_int
+from ._threads import ThreadLife, current_life
 
 if TYPE_CHECKING:
     from ._event import Event
@@ -60,6 +61,7 @@ Deliver = Callable[..., None]
 # The thread-local of the interpreter, even when gevent has patched ``threading.local`` to be
 # greenlet-local: the queue belongs to the hub, and there is one hub per OS thread.
 _ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
+_allocate_lock: Callable[[], Any] = gevent.monkey.get_original("_thread", "allocate_lock")
 
 _worker_exit_hooks: tuple[Callable[[], object], ...] = ()
 
@@ -94,33 +96,14 @@ def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
             logger.exception("the worker exit hook %r failed", hook)
 
 
-class _ThreadSentinel:
-    """Lives in a thread's local storage; when it is collected, that thread has ended."""
-
-    __slots__ = ("__weakref__",)
-
-
 class _HubState:
     """The queue of one OS thread (one gevent hub)."""
 
-    __slots__ = (
-        "armed",
-        "bridged",
-        "draining",
-        "handing_off",
-        "hub",
-        "owner",
-        "pending",
-        "waiters",
-        "worker_greenlets",
-        "workers",
-    )
+    __slots__ = ("armed", "bridged", "handing_off", "hub", "life", "pending", "worker_greenlets", "workers")
 
-    def __init__(self, owner: _ThreadSentinel) -> None:
+    def __init__(self, life: ThreadLife) -> None:
         self.pending: collections.deque[Item] = collections.deque()
         self.workers = 0
-        # Workers whose handler is waiting in drain(): they cannot finish before it returns.
-        self.draining = 0
         # True while a growth check is scheduled on the hub (see GeventQueue._grow).
         self.armed = False
         # The asyncio loop that will hand this thread's pending events to the bridge, if any.
@@ -128,18 +111,22 @@ class _HubState:
         # Whether this thread ever handed events to the bridge (ClearQueue then waits for them).
         self.bridged = False
         self.worker_greenlets: set[greenlet] = set()
-        self.waiters: list[gevent.event.Event] = []
-        self.hub = gevent.get_hub()
-        self.owner = weakref.ref(owner)
+        self.life = life
+        self.hub = life.hub
 
     @property
     def thread_alive(self) -> bool:
-        return self.owner() is not None
+        return not self.life.ended
 
-    def wake_waiters(self) -> None:
-        waiters, self.waiters = self.waiters, []
-        for waiter in waiters:
-            waiter.set()
+
+def _take_all(pending: collections.deque[Item]) -> list[Item]:
+    """Empty ``pending`` into a list; safe while its own thread pops from it too."""
+    items = []
+    while True:
+        try:
+            items.append(pending.popleft())
+        except IndexError:
+            return items
 
 
 class GeventQueue:
@@ -150,6 +137,8 @@ class GeventQueue:
     :param pool_size: the most worker greenlets per hub.
     :param capture: see :class:`AsyncioBridge`: takes what handlers left in the bridge thread
         (the collected errors), for the thread that waited on it.
+    :param unclaimed: called in a thread that ends, after its final drain: reports what its
+        handlers left that no ``ClearQueue`` of that thread will take (the collected errors).
     """
 
     def __init__(
@@ -158,15 +147,22 @@ class GeventQueue:
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
         capture: Callable[[], Callable[[], None]],
+        unclaimed: Callable[[], None],
     ) -> None:
         self._deliver = deliver
         self.pool_size = pool_size
+        self._capture = capture
+        self._unclaimed = unclaimed
+        self._reset()
+        _live_queues.add(self)
+
+    def _reset(self) -> None:
+        """Start empty: no state of any thread, no bridge, fresh locks (also in the child of a fork)."""
         self._local = _ThreadLocal()
         self._states: list[_HubState] = []
-        self._states_lock = threading.Lock()
-        self._capture = capture
+        self._states_lock = _allocate_lock()
         self._bridge: AsyncioBridge | None = None
-        self._bridge_lock = threading.Lock()
+        self._bridge_lock = _allocate_lock()
 
     @property
     def pool_size(self) -> int:
@@ -183,12 +179,12 @@ class GeventQueue:
         try:
             state: _HubState = self._local.state
         except AttributeError:
-            sentinel = _ThreadSentinel()
-            state = _HubState(sentinel)
-            self._local.sentinel = sentinel
-            self._local.state = state
+            life = current_life()
+            state = self._local.state = _HubState(life)
             with self._states_lock:
                 self._states.append(state)
+            queue = weakref.ref(self)
+            life.on_end(lambda can_run: _end_of_thread(queue, state, can_run))
         return state
 
     def put(self, item: Item) -> None:
@@ -198,31 +194,33 @@ class GeventQueue:
         except AttributeError:
             state = self._state()
         state.pending.append(item)
-        if not state.armed:
-            loop = _get_running_loop()
-            if loop is None:
+        # Checked on every put: a thread may have queued (and armed its hub) before its loop ran.
+        loop = _get_running_loop()
+        if loop is None:
+            if not state.armed:
                 self._arm(state)
-            elif state.handing_off is not loop:
-                # An asyncio loop owns this thread: hand the batch over when the code yields.
-                state.handing_off = loop
-                state.bridged = True
-                loop.call_soon(self._hand_off, state)
+        elif state.handing_off is not loop:
+            # An asyncio loop owns this thread: hand the batch over when the code yields.
+            state.handing_off = loop
+            state.bridged = True
+            loop.call_soon(self._hand_off, state)
 
     def _hand_off(self, state: _HubState) -> None:
         """Give this thread's pending events to the bridge thread (which is started on first use)."""
         state.handing_off = None
-        pending = state.pending
-        items = []
-        while pending:
-            items.append(pending.popleft())
+        items = _take_all(state.pending)
         if items:
             self._get_bridge().submit(items)
 
     def _get_bridge(self) -> AsyncioBridge:
         with self._bridge_lock:
-            if self._bridge is None:
-                self._bridge = AsyncioBridge(self.put, self.drain, self._capture)
-            return self._bridge
+            bridge = self._bridge
+            if bridge is None or not bridge.alive:
+                if bridge is not None:
+                    logger.error("the bridge thread ended; a new one takes over what it had not handled")
+                inbox = None if bridge is None else bridge._inbox
+                bridge = self._bridge = AsyncioBridge(self.put, self.drain, self._capture, inbox)
+            return bridge
 
     def _arm(self, state: _HubState) -> None:
         state.armed = True
@@ -235,7 +233,7 @@ class GeventQueue:
         still pending now have no free worker to take them.
         """
         state.armed = False
-        if state.pending and state.workers < self._pool_size:
+        if state.pending and _busy(state) < self._pool_size:
             self._spawn(state)
 
     def _spawn(self, state: _HubState) -> None:
@@ -262,8 +260,8 @@ class GeventQueue:
             if hooks and state.pending and not state.armed:
                 # Events queued while a hook waited may have found the pool full: look again.
                 self._arm(state)
-            if state.waiters:
-                state.wake_waiters()
+            if state.life.waiters:
+                state.life.wake()
 
     def pending_count(self) -> int:
         """How many events wait in this thread's queue (not counting those being handled)."""
@@ -273,12 +271,19 @@ class GeventQueue:
         """Return when this thread's queue is empty and every handler has returned.
 
         Events that handlers dispatch while the queue drains are handled too, and so are the
-        events left by threads that have ended. Called from a handler, it handles the waiting
-        events in that handler's greenlet and waits for the other workers. In a thread that
-        handed events to the bridge (it runs an asyncio loop), it waits for the bridge too.
+        events left by threads that have ended. In a thread that handed events to the bridge
+        (it runs an asyncio loop), it waits for the bridge too.
+
+        Drains compose: a drain never waits for a greenlet that may be waiting for it (the
+        handler that called it, a handler that joins the greenlet that called it, a handler
+        waiting in a drain of another dispatcher that waits for it); see
+        :meth:`ThreadLife.awaited_workers`. The drain itself runs no handler, so its timeout is raised
+        here, in the caller, and interrupts no handler.
 
         :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
-        :param everything: wait for the bridge whichever thread handed it events (at exit).
+        :param everything: also take the events queued by other threads that are still alive
+            (daemon threads at interpreter exit), and wait for the bridge whichever thread
+            handed it events.
         :raises QueueUsageError: called from the gevent hub, which cannot wait.
         :raises TimeoutError: the queue was not drained within ``timeout`` seconds.
         """
@@ -289,47 +294,112 @@ class GeventQueue:
                 "ClearQueue() cannot wait inside the gevent hub (a loop callback); "
                 "call it from a greenlet or the main code instead."
             )
+        deadline = None if timeout is None else time.monotonic() + timeout
         if _get_running_loop() is not None:
             state.bridged = True
             self._hand_off(state)
-        bridge = self._bridge
-        if bridge is not None and (state.bridged or everything) and not in_bridge_thread():
-            started = time.monotonic()
-            bridge.flush(timeout)
-            if timeout is not None:
-                timeout = max(0.0, timeout - (time.monotonic() - started))
-        self._adopt_orphans(state)
-        own = 1 if current in state.worker_greenlets else 0
+        if (state.bridged or everything) and not in_bridge_thread():
+            self._flush_bridge(timeout, deadline)
+        self._adopt(state, everything=everything)
+        life = state.life
         pending = state.pending
-        if own:
-            # Handlers draining at the same time wait for the other workers, not for each other.
-            state.draining += 1
-            state.wake_waiters()
+        entry = life.enter_drain(current, state)
         try:
-            with gevent.Timeout(timeout, TimeoutError(f"the event queue was not drained within {timeout} s")):
-                while True:
-                    if own and pending:
-                        self._deliver(*pending.popleft())
-                        continue
-                    if not pending and state.workers == (state.draining if own else 0):
-                        return
-                    if pending and state.workers == 0:
+            while True:
+                if pending:
+                    busy = _busy(state)
+                    if busy == 0:
+                        # Every worker is gone or waits in a drain: this drain needs one of its own.
                         self._spawn(state)
-                    waiter = gevent.event.Event()
-                    state.waiters.append(waiter)
-                    waiter.wait()
+                    elif busy < self._pool_size and not state.armed:
+                        self._arm(state)
+                elif not state.workers or not life.awaited_workers(entry):
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if (remaining is not None and remaining <= 0) or not life.wait(remaining):
+                    raise TimeoutError(f"the event queue was not drained within {timeout} s")
         finally:
-            state.draining -= own
+            life.leave_drain(entry)
 
-    def _adopt_orphans(self, state: _HubState) -> None:
-        """Move the events of threads that ended with a non-empty queue into ``state``."""
+    def _flush_bridge(self, timeout: float | None, deadline: float | None) -> None:
+        bridge = self._bridge
+        while bridge is not None:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                bridge.flush(remaining)
+            except BridgeDiedError:
+                bridge = self._get_bridge()  # takes over the dead one's inbox; flush that one
+            except TimeoutError:
+                raise TimeoutError(
+                    f"the events handed over by asyncio code were not handled within {timeout} s"
+                ) from None
+            else:
+                return
+
+    def _adopt(self, state: _HubState, *, everything: bool) -> None:
+        """Move into ``state`` the events of threads that ended (and, at exit, of every other thread)."""
         with self._states_lock:
-            orphans = [other for other in self._states if other is not state and not other.thread_alive]
-            for orphan in orphans:
-                self._states.remove(orphan)
-        for orphan in orphans:
-            if orphan.pending:
-                state.pending.extend(orphan.pending)
-                orphan.pending.clear()
+            others = [other for other in self._states if other is not state and (everything or other.life.ended)]
+            for other in others:
+                if other.life.ended:
+                    self._states.remove(other)
+        for other in others:
+            items = _take_all(other.pending)
+            if items:
+                state.pending.extend(items)
                 if not state.armed:
                     self._arm(state)
+
+    def _thread_ended(self, state: _HubState, can_run: bool) -> bool:
+        """The thread of ``state`` ends: drain it there if it can still run, else hand its events on."""
+        if can_run:
+            had_work = bool(state.pending or state.workers)
+            if had_work:
+                self.drain()
+            self._unclaimed()
+        else:
+            had_work = False
+            items = _take_all(state.pending)
+            bridge = self._bridge
+            if items and bridge is not None and bridge.alive:
+                bridge.submit(items)  # a live thread handles them at once
+            elif items:
+                state.pending.extend(items)  # the next drain of any thread adopts them
+                return False
+        with self._states_lock:
+            if state in self._states:
+                self._states.remove(state)
+        return had_work
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's events are the parent's: the child starts with empty queues, no bridge.
+        for state in self._states:
+            state.pending.clear()  # a growth check scheduled before the fork finds nothing
+        self._reset()
+
+
+def _busy(state: _HubState) -> int:
+    """How many of the state's workers are handling events (not waiting in a drain)."""
+    life = state.life
+    if not life.drains:
+        return state.workers
+    draining = life.draining_greenlets()
+    return sum(1 for worker in state.worker_greenlets if worker not in draining)
+
+
+def _end_of_thread(queue: weakref.ref[GeventQueue], state: _HubState, can_run: bool) -> bool:
+    instance = queue()
+    return False if instance is None else instance._thread_ended(state, can_run)
+
+
+_live_queues: weakref.WeakSet[GeventQueue] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    _bridge_threads.clear()
+    for queue in list(_live_queues):
+        queue._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -15,7 +15,8 @@ from django.utils.module_loading import module_has_submodule
 
 from ..core import Dispatcher, EventDispatcher
 from ..core._queue import add_worker_exit_hook
-from ._connections import close_obsolete_connections, close_worker_connections
+from ..core._threads import add_thread_exit_hook
+from ._connections import close_obsolete_connections, close_thread_connections, close_worker_connections
 from ._settings import SETTING_NAME, apply_settings, conf
 
 __all__ = ["DjangoEventSystemConfig", "autodiscover", "drain_after_request"]
@@ -94,7 +95,7 @@ def drain_after_request(sender: object, **kwargs: Any) -> None:
         except TimeoutError:
             logger.error(
                 "the events queued during a request were not all handled within %s s (DRAIN_TIMEOUT); "
-                "the rest stay queued",
+                "the rest are handled by this thread's next drain, or before it ends",
                 timeout,
             )
         else:
@@ -131,6 +132,7 @@ class DjangoEventSystemConfig(AppConfig):
         request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
         if not _remove_connection_hook:
             _remove_connection_hook.append(add_worker_exit_hook(close_worker_connections))
+            _remove_connection_hook.append(add_thread_exit_hook(close_thread_connections))
         apply_settings()
         try:
             enabled = conf.autodiscover

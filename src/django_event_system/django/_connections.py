@@ -20,7 +20,12 @@ from django.db import connections
 from ..core._bridge import in_bridge_thread
 from ._settings import conf
 
-__all__ = ["close_obsolete_connections", "close_worker_connections", "connections_are_greenlet_local"]
+__all__ = [
+    "close_obsolete_connections",
+    "close_thread_connections",
+    "close_worker_connections",
+    "connections_are_greenlet_local",
+]
 
 logger = logging.getLogger("django_event_system.django")
 
@@ -57,6 +62,21 @@ def close_worker_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:
             logger.debug("closing the %r connection of a finished worker greenlet", connection.alias)
+            connection.close()
+
+
+def close_thread_connections() -> None:
+    """Close the database connections of a thread that ends (a thread exit hook).
+
+    The thread's last events were handled as it ended, after Django's own end-of-request
+    cleanup; what their handlers opened would otherwise stay open until the garbage collector
+    found it. A connection inside ``atomic()`` is never touched.
+    """
+    if not conf.close_old_connections:
+        return
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.in_atomic_block:
+            logger.debug("closing the %r connection of a thread that ends", connection.alias)
             connection.close()
 
 
