@@ -13,7 +13,8 @@ import pytest
 from ._harness import FD_SLACK, Program, assert_handled_once, run, started, wait_until_handled
 
 RUNSERVER = ("-m", "django", "runserver", "127.0.0.1:0", "--noreload")
-LISTENING = r"Starting development server at (http://127\.0\.0\.1:\d+)/"
+# Django 6.1 says "Starting WSGI development server at".
+LISTENING = r"Starting (?:WSGI )?development server at (http://127\.0\.0\.1:\d+)/"
 
 
 @pytest.fixture
