@@ -496,3 +496,45 @@ def test_the_instance_is_typed_by_the_observer_parameter() -> None:
 
     assert_type(Typed.observes, type[Example])
     assert Typed.observes is Example
+
+
+def test_observer_methods_may_be_coroutines() -> None:
+    """An ``async def`` Observer method is awaited off the caller's thread, with the instance."""
+    import asyncio
+    import threading
+
+    calls: list[tuple[str, str, int]] = []
+
+    class AsyncObserver(Observer[Example]):
+        observes = Example
+
+        async def created(self, event_name: str, instance: Example) -> None:
+            await asyncio.sleep(0.01)
+            calls.append(("created", instance.name, threading.get_ident()))
+
+        def saved(self, event_name: str, instance: Example) -> None:
+            calls.append(("saved", instance.name, threading.get_ident()))
+
+    try:
+        Example.objects.create(name="async")
+        Dispatcher.ClearQueue(timeout=10)
+    finally:
+        AsyncObserver.unregister()
+    assert sorted((action, name) for action, name, _ in calls) == [("created", "async"), ("saved", "async")]
+    [(_, _, awaited_in)] = [call for call in calls if call[0] == "created"]
+    assert awaited_in != threading.get_ident()  # awaited on the runner's loop
+
+
+def test_an_async_generator_observer_method_is_refused() -> None:
+    """An Observer method that is an async generator fails when the class is defined."""
+    from collections.abc import AsyncIterator
+
+    from django_event_system import InvalidHandlerError
+
+    with pytest.raises(InvalidHandlerError, match=r"Producing\.created is an async generator function; "):
+
+        class Producing(Observer[Example]):
+            observes = Example
+
+            async def created(self, event_name: str, instance: Example) -> AsyncIterator[int]:
+                yield 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from typing_extensions import assert_type
 
 from django_event_system import Dispatcher, Event, EventDispatcher, EventListener, Registration
+from django_event_system.core import QueueCleared
 
 
 class OrderPlaced(Event):
@@ -110,9 +110,19 @@ def export_orders(count: int, *, dry_run: bool = False) -> list[int]:
 
 
 assert_type(export_orders(3, dry_run=True), list[int])
-assert_type(Dispatcher.EnsureQueueIsCleared(), contextlib.AbstractContextManager[None])
+assert_type(Dispatcher.EnsureQueueIsCleared(), QueueCleared)
 with Dispatcher.EnsureQueueIsCleared():
     pass
+
+
+@Dispatcher.EnsureQueueIsCleared
+async def export_orders_async(count: int) -> list[int]:
+    async with Dispatcher.EnsureQueueIsCleared():
+        return list(range(count))
+
+
+async def use_export_orders_async() -> None:
+    assert_type(await export_orders_async(3), list[int])
 
 
 # A dispatcher of one's own has the same API.

@@ -96,11 +96,11 @@ class AsyncioBridge:
         self._inbox.extend(items)
         self._watcher.send()
 
-    def flush(self, timeout: float | None = None) -> None:
+    def flush(self, timeout: float | None = None) -> list[Callable[[], None]]:
         """Return when every item submitted so far, and what its handlers dispatched, was handled.
 
-        What the handlers left for the flusher (their collected errors) is taken over here, and
-        so is what earlier flushes that timed out left behind.
+        Returns what the handlers left for the flusher (functions that take over their collected
+        errors, to call in the flushing thread), with what earlier flushes that timed out left.
 
         :raises TimeoutError: not done within ``timeout`` seconds.
         :raises BridgeDiedError: the bridge thread ended before it was done.
@@ -117,8 +117,10 @@ class AsyncioBridge:
                 raise BridgeDiedError("the bridge thread ended before the events handed over were handled")
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"the events handed over by asyncio code were not handled within {timeout} s")
+        hand_backs = []
         while self._unclaimed:
-            self._unclaimed.popleft()()
+            hand_backs.append(self._unclaimed.popleft())
+        return hand_backs
 
     # -- in the bridge thread ---------------------------------------------------------------
 

@@ -7,18 +7,24 @@ everything queued, including what the handlers dispatched meanwhile, has been ha
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import functools
+import inspect
 import logging
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, overload
 
+import gevent
+
 from ._context import _OUTSIDE, get_depth_holder, own_depth_holder
+from ._coroutines import await_coroutine, coroutine_home, in_runner_thread, run_on_home
 from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, HandlerInterruptedError, InvalidEventError
 from ._event import Event
 from ._mocking import EventTarget, expect, mocks_dispatch
@@ -32,6 +38,7 @@ __all__ = [
     "ErrorPolicy",
     "EventDispatcher",
     "HandlerFailure",
+    "QueueCleared",
     "clear_all_queues",
     "configure",
     "is_sync",
@@ -365,7 +372,9 @@ class EventDispatcher:
             try:
                 for callback in callbacks:
                     try:
-                        callback(event, *args, **kwargs)
+                        result = callback(event, *args, **kwargs)
+                        if result is not None and isinstance(result, Coroutine):
+                            await_coroutine(result)
                     except BaseException as exc:
                         if ends_the_process(exc):
                             raise
@@ -507,10 +516,13 @@ class EventDispatcher:
             holder[0] = depth
         try:
             # Every exception but a process-ending one is the handler's alone: the others still run.
+            # A coroutine handler's coroutine is awaited here, on the runner's loop (see _coroutines).
             if event is None:
                 for callback in callbacks:
                     try:
-                        callback(name, *args, **kwargs)
+                        result = callback(name, *args, **kwargs)
+                        if result is not None and isinstance(result, Coroutine):
+                            await_coroutine(result)
                     except BaseException as exc:
                         if ends_the_process(exc):
                             raise
@@ -518,7 +530,9 @@ class EventDispatcher:
             else:
                 for callback in callbacks:
                     try:
-                        callback(name, *args, **kwargs)
+                        result = callback(name, *args, **kwargs)
+                        if result is not None and isinstance(result, Coroutine):
+                            await_coroutine(result)
                     except BaseException as exc:
                         if ends_the_process(exc):
                             raise
@@ -607,41 +621,99 @@ class EventDispatcher:
     clear_queue = ClearQueue
     drain = ClearQueue
 
+    async def aclear_queue(self, timeout: float | None = None) -> None:
+        """Await until the events this async code queued, and their cascades, have been handled.
+
+        The awaitable counterpart of :meth:`ClearQueue`, which would block the event loop. In
+        ordinary async code (an ``async def`` view, ``asyncio.run``) it hands this thread's events
+        to the bridge thread and waits for it without blocking the loop. Inside a coroutine
+        handler it waits for the events that handler dispatched, which are queued in the thread
+        that awaits the handler.
+
+        :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
+        :raises HandlerErrors: under the ``"raise"`` error policy, if handlers failed.
+        :raises TimeoutError: not done within ``timeout`` seconds.
+
+        .. versionadded:: 2.0
+        """
+        loop = asyncio.get_running_loop()
+        home = coroutine_home.get()
+        if home is not None and in_runner_thread():
+            settled: asyncio.Future[Callable[[], None]] = loop.create_future()
+
+            def settle(take_over: Callable[[], None] | None, exc: BaseException | None) -> None:
+                if settled.done():
+                    return
+                if exc is not None:
+                    settled.set_exception(exc)
+                else:
+                    assert take_over is not None
+                    settled.set_result(take_over)
+
+            def drain_at_home() -> None:
+                try:
+                    self._queue.drain(timeout, on_behalf_of=home.worker)
+                except BaseException as exc:
+                    loop.call_soon_threadsafe(settle, None, exc)
+                else:
+                    loop.call_soon_threadsafe(settle, self._hand_back_errors(), None)
+
+            run_on_home(home, functools.partial(gevent.spawn_raw, drain_at_home))
+            (await settled)()
+        else:
+            bridge = self._queue.hand_over()
+            if bridge is not None:
+                for hand_back in await loop.run_in_executor(None, bridge.flush, timeout):
+                    hand_back()
+        self._raise_collected()
+
     @overload
     def EnsureQueueIsCleared(self, func: _F, /) -> _F: ...
 
     @overload
-    def EnsureQueueIsCleared(self, func: None = None, /) -> contextlib.AbstractContextManager[None]: ...
+    def EnsureQueueIsCleared(self, func: None = None, /) -> QueueCleared: ...
 
-    def EnsureQueueIsCleared(self, func: _F | None = None, /) -> _F | contextlib.AbstractContextManager[None]:
+    def EnsureQueueIsCleared(self, func: _F | None = None, /) -> _F | QueueCleared:
         """Drain the queue after ``func`` returns (as a decorator) or when the block ends.
 
-        ::
+        An ``async def`` function is drained after its body, with ``await aclear_queue()``; so is
+        an ``async with`` block::
 
             @Dispatcher.EnsureQueueIsCleared
             def import_orders() -> None: ...
 
+            @Dispatcher.EnsureQueueIsCleared
+            async def import_orders_async() -> None: ...
+
             with Dispatcher.EnsureQueueIsCleared():
                 OrderPlaced.Dispatch(order_id=1)
+
+            async with Dispatcher.EnsureQueueIsCleared():
+                OrderPlaced.Dispatch(order_id=2)
         """
         if func is None:
-            return self._cleared()
+            return QueueCleared(self)
         if not callable(func):
             raise TypeError(f"EnsureQueueIsCleared decorates a callable, not {func!r}")
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                result = await func(*args, **kwargs)
+                await self.aclear_queue()
+                return result
+
+            return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self._cleared():
-                return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            self.ClearQueue()
+            return result
 
         return wrapper  # type: ignore[return-value]
 
     ensure_queue_is_cleared = EnsureQueueIsCleared
-
-    @contextlib.contextmanager
-    def _cleared(self) -> Iterator[None]:
-        yield
-        self.ClearQueue()
 
     def pending_count(self) -> int:
         """How many events wait in this thread's queue."""
@@ -672,6 +744,36 @@ class EventDispatcher:
 
     def __repr__(self) -> str:
         return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"
+
+
+class QueueCleared:
+    """``with`` or ``async with`` block that drains a dispatcher's queue when it ends without an error.
+
+    Returned by :meth:`EventDispatcher.EnsureQueueIsCleared` called without a function.
+    """
+
+    __slots__ = ("_dispatcher",)
+
+    def __init__(self, dispatcher: EventDispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self._dispatcher.ClearQueue()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            await self._dispatcher.aclear_queue()
 
 
 Dispatcher = EventDispatcher()

@@ -10,7 +10,7 @@ from ._dispatcher import Dispatcher, EventDispatcher
 from ._errors import ListenerDefinitionError
 from ._event import Event
 from ._queued import Queued
-from ._registry import Registration
+from ._registry import Registration, refuse_async_generator
 
 __all__ = ["EventListener"]
 
@@ -82,6 +82,7 @@ class EventListener(abc.ABC):
                 )
         if cls.handle is EventListener.handle:
             raise ListenerDefinitionError(f"{cls.__qualname__} must define handle(self, event, *args, **kwargs)")
+        refuse_async_generator(cls.handle, f"{cls.__qualname__}.handle")
         instance = cls()
         call = _ListenerCall(instance)
         queued = _queued_options(cls, call)

@@ -21,6 +21,7 @@ batch at a time, to a bridge thread with a hub of its own (see :mod:`._bridge`).
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import os
 import time
@@ -36,6 +37,7 @@ from greenlet import getcurrent, greenlet
 
 from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread
 from ._context import own_depth_holder
+from ._coroutines import CoroutineHome, coroutine_home, in_runner_thread, run_on_home
 from ._errors import QueueUsageError
 from ._registry import _is_int
 from ._threads import ThreadLife, current_life
@@ -193,17 +195,43 @@ class GeventQueue:
             state: _HubState = self._local.state
         except AttributeError:
             state = self._state()
-        state.pending.append(item)
         # Checked on every put: a thread may have queued (and armed its hub) before its loop ran.
         loop = _get_running_loop()
         if loop is None:
+            state.pending.append(item)
             if not state.armed:
                 self._arm(state)
-        elif state.handing_off is not loop:
+            return
+        home = coroutine_home.get()
+        if home is not None and self._put_at_home(home, item):
+            return
+        state.pending.append(item)
+        if state.handing_off is not loop:
             # An asyncio loop owns this thread: hand the batch over when the code yields.
             state.handing_off = loop
             state.bridged = True
             loop.call_soon(self._hand_off, state)
+
+    def _put_at_home(self, home: CoroutineHome, item: Item) -> bool:
+        """Queue ``item``, dispatched by a coroutine handler, in the thread that awaits that handler.
+
+        So the cascade stays in that thread's queue and its drains. Returns ``False`` when this
+        queue has no state there (never used in that thread): the item then goes the way of any
+        asyncio code's events, to the bridge.
+        """
+        with self._states_lock:
+            state = next((state for state in self._states if state.life is home.life), None)
+        if state is None or state.life.ended:
+            return False
+        state.pending.append(item)
+        run_on_home(home, functools.partial(self._poke, state))
+        return True
+
+    def _poke(self, state: _HubState) -> None:
+        """In the state's own hub: look at what another thread queued there."""
+        if state.pending and not state.armed:
+            self._arm(state)
+        state.life.wake()
 
     def _hand_off(self, state: _HubState) -> None:
         """Give this thread's pending events to the bridge thread (which is started on first use)."""
@@ -267,7 +295,9 @@ class GeventQueue:
         """How many events wait in this thread's queue (not counting those being handled)."""
         return len(self._state().pending)
 
-    def drain(self, timeout: float | None = None, *, everything: bool = False) -> None:
+    def drain(
+        self, timeout: float | None = None, *, everything: bool = False, on_behalf_of: greenlet | None = None
+    ) -> None:
         """Return when this thread's queue is empty and every handler has returned.
 
         Events that handlers dispatch while the queue drains are handled too, and so are the
@@ -284,9 +314,17 @@ class GeventQueue:
         :param everything: also take the events queued by other threads that are still alive
             (daemon threads at interpreter exit), and wait for the bridge whichever thread
             handed it events.
-        :raises QueueUsageError: called from the gevent hub, which cannot wait.
+        :param on_behalf_of: the greenlet that waits for this drain, when it is not the caller:
+            the worker whose coroutine handler awaits ``aclear_queue()``.
+        :raises QueueUsageError: called from the gevent hub, which cannot wait, or inside a
+            coroutine handler, which must ``await aclear_queue()`` instead.
         :raises TimeoutError: the queue was not drained within ``timeout`` seconds.
         """
+        if in_runner_thread():
+            raise QueueUsageError(
+                "ClearQueue() would block the loop that runs coroutine handlers; "
+                "inside a coroutine handler, use 'await Dispatcher.aclear_queue()' instead."
+            )
         state = self._state()
         current = getcurrent()
         if current is state.hub:
@@ -303,7 +341,7 @@ class GeventQueue:
         self._adopt(state, everything=everything)
         life = state.life
         pending = state.pending
-        entry = life.enter_drain(current, state)
+        entry = life.enter_drain(current if on_behalf_of is None else on_behalf_of, state)
         try:
             while True:
                 if pending:
@@ -326,7 +364,7 @@ class GeventQueue:
         while bridge is not None:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                bridge.flush(remaining)
+                hand_backs = bridge.flush(remaining)
             except BridgeDiedError:
                 bridge = self._get_bridge()  # takes over the dead one's inbox; flush that one
             except TimeoutError:
@@ -334,7 +372,19 @@ class GeventQueue:
                     f"the events handed over by asyncio code were not handled within {timeout} s"
                 ) from None
             else:
+                for hand_back in hand_backs:
+                    hand_back()
                 return
+
+    def hand_over(self) -> AsyncioBridge | None:
+        """In a thread that runs an asyncio loop: give the bridge what this thread queued now.
+
+        Returns the bridge to flush (off the loop) when this thread ever handed events over.
+        """
+        state = self._state()
+        state.bridged = True
+        self._hand_off(state)
+        return self._bridge
 
     def _adopt(self, state: _HubState, *, everything: bool) -> None:
         """Move into ``state`` the events of threads that ended (and, at exit, of every other thread)."""

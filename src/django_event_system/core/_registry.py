@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import inspect
 import itertools
 import re
 import threading
@@ -34,6 +35,20 @@ Handler = Callable[..., object]
 DEFAULT_CACHE_SIZE = 4096
 
 _REGEX_META = frozenset("\\.^$*+?{}[]|()")
+
+
+def refuse_async_generator(handler: object, what: str) -> None:
+    """Raise :class:`InvalidHandlerError` if ``handler`` is an async generator function.
+
+    A coroutine function is a handler like any other (its coroutine is awaited); an async
+    generator produces values that nothing would consume, so it is refused where it is registered.
+    """
+    call = None if inspect.isfunction(handler) or inspect.ismethod(handler) else type(handler).__dict__.get("__call__")
+    if inspect.isasyncgenfunction(handler) or inspect.isasyncgenfunction(call):
+        raise InvalidHandlerError(
+            f"{what} is an async generator function; a handler must be a function or an async def "
+            "function (a coroutine function), whose coroutine is awaited"
+        )
 
 
 def describe_handler(handler: object) -> str:
@@ -180,6 +195,7 @@ class PatternRegistry:
             raise InvalidPatternError(pattern, ValueError("the pattern is empty"))
         if not callable(handler):
             raise InvalidHandlerError(f"a handler must be callable, got {handler!r} for pattern {pattern!r}")
+        refuse_async_generator(handler, f"the handler {describe_handler(handler)} for pattern {pattern!r}")
         if not _is_int(priority):
             raise TypeError(f"priority must be an int, not {priority!r}")
         regex = self._compile(pattern)

@@ -14,9 +14,11 @@ import enum
 import json
 import logging
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ._coroutines import await_coroutine
 from ._errors import HandlerErrors, RejectedMessageError
 from ._event import Event
 from ._queued import QueuedHandler, queued_handler
@@ -138,7 +140,9 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     )
     token = _delivery.set(delivery)
     try:
-        handler.target(name, *args, **kwargs)
+        result = handler.target(name, *args, **kwargs)
+        if result is not None and isinstance(result, Coroutine):
+            await_coroutine(result)  # an async def handler, awaited on the runner's loop
     except Exception as exc:
         return _failed(handler, name, event_id, event, exc, attempt)
     finally:

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 
 from ..core import Dispatcher, EventDispatcher, Registration
+from ..core._registry import refuse_async_generator
 from ._changes import ModelChanges, get_changes
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._queued import check_queued_observer, observer_queue_options
@@ -130,33 +131,37 @@ class Observer(Generic[ModelT]):
             raise ImproperlyConfigured(f"{where}.dispatcher must be an EventDispatcher, not {dispatcher!r}")
         cls.suspicious_methods = _suspicious_methods(cls)
         cls.events = {action: model_event_name(model, action) for action in ACTIONS}
-        check_queued_observer(cls, [a for a in ACTIONS if getattr(cls, a) is not getattr(Observer, a)])
+        defined: list[str] = [a for a in ACTIONS if getattr(cls, a) is not getattr(Observer, a)]
+        for action in defined:
+            refuse_async_generator(getattr(cls, action), f"{where}.{action}")
+        check_queued_observer(cls, defined)
         _register(cls, model)
 
-    # The actions. Positional-only, so that a subclass may name the parameters as it likes.
+    # The actions. Positional-only, so that a subclass may name the parameters as it likes; each
+    # may be an ``async def`` (its coroutine is awaited on the runner's loop, off the caller's).
 
-    def creating(self, event_name: str, instance: ModelT, /) -> None:
+    def creating(self, event_name: str, instance: ModelT, /) -> object:
         """Called when a new instance is about to be saved (``instance._state.adding``)."""
 
-    def created(self, event_name: str, instance: ModelT, /) -> None:
+    def created(self, event_name: str, instance: ModelT, /) -> object:
         """Called when a new instance was saved."""
 
-    def updating(self, event_name: str, instance: ModelT, /) -> None:
+    def updating(self, event_name: str, instance: ModelT, /) -> object:
         """Called when an existing instance is about to be saved."""
 
-    def updated(self, event_name: str, instance: ModelT, /) -> None:
+    def updated(self, event_name: str, instance: ModelT, /) -> object:
         """Called when an existing instance was saved."""
 
-    def saving(self, event_name: str, instance: ModelT, /) -> None:
+    def saving(self, event_name: str, instance: ModelT, /) -> object:
         """Called when any instance is about to be saved (new or existing)."""
 
-    def saved(self, event_name: str, instance: ModelT, /) -> None:
+    def saved(self, event_name: str, instance: ModelT, /) -> object:
         """Called when any instance was saved (new or existing)."""
 
-    def deleting(self, event_name: str, instance: ModelT, /) -> None:
+    def deleting(self, event_name: str, instance: ModelT, /) -> object:
         """Called when an instance is about to be deleted."""
 
-    def deleted(self, event_name: str, instance: ModelT, /) -> None:
+    def deleted(self, event_name: str, instance: ModelT, /) -> object:
         """Called when an instance was deleted."""
 
     def failed(self, event_name: str, exc: Exception) -> None:
