@@ -326,6 +326,17 @@ def start_db_worker(database: str, log: Path, env: dict[str, str] | None = None)
         )
 
 
+def receipts(database: str, kind: str) -> dict[str, int]:
+    """How many receipts of ``kind`` each reference has in the project's database."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database} connect_timeout=5") as connection:
+        rows = connection.execute(
+            "SELECT reference, count(*) FROM tasksapp_receipt WHERE kind = %s GROUP BY reference", (kind,)
+        ).fetchall()
+    return dict(rows)
+
+
 @pytest.fixture
 def database() -> Iterator[str]:
     """A PostgreSQL database of the test's own, dropped afterwards."""

@@ -17,6 +17,7 @@ from ..core import Dispatcher, EventDispatcher
 from ..core._queue import add_worker_exit_hook
 from ._connections import close_obsolete_connections, close_worker_connections
 from ._settings import SETTING_NAME, apply_settings, conf
+from ._workers import connect_worker_drains
 
 __all__ = ["DjangoEventSystemConfig", "autodiscover", "drain_after_request"]
 
@@ -129,6 +130,7 @@ class DjangoEventSystemConfig(AppConfig):
         checks.register(_checks.check_listeners)
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_event_system:settings")
         request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
+        connect_worker_drains()
         if not _remove_connection_hook:
             _remove_connection_hook.append(add_worker_exit_hook(close_worker_connections))
         apply_settings()
