@@ -31,6 +31,7 @@ from django_event_system import (
     SignalToEvent,
     configure,
 )
+from django_event_system.celery import drain_after_tasks
 from django_event_system.testing import MockUsageError, fake_except, record_events
 from tests.django.testapp.models import AbstractThing
 
@@ -161,6 +162,9 @@ ROWS: list[Row] = [
      InvalidPatternError, "invalid event pattern '(('"),
     ("EventListener: no handle", lambda: type("NoHandle", (EventListener,), {"listensFor": ["x"]}),
      ListenerDefinitionError, "NoHandle must define handle(self, event, *args, **kwargs)"),
+    # -- workers -----------------------------------------------------------------------------
+    ("drain_after_tasks: timeout 0", lambda: drain_after_tasks(timeout=0),
+     ValueError, "timeout must be None or a positive number of seconds, not 0"),
     # -- the Django adapter -----------------------------------------------------------------
     ("Observer: no observes", _observer(),
      ImproperlyConfigured, "tests.bad.BadObserver must set observes = <a model class>"),

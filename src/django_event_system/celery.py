@@ -15,6 +15,9 @@
 Then ``celery -A proj worker``. With Django, set ``DJANGO_EVENT_SYSTEM = {"QUEUED": {"TRANSPORT":
 "celery", "CELERY_APP": "proj.celery.app"}}`` instead of calling ``configure_transport``.
 
+Events that ordinary tasks dispatch are handled after each task and before each worker process
+exits once :func:`drain_after_tasks` has been called; the Django app calls it by itself.
+
 Delivery is at least once. The task acknowledges its message only after the handler returned
 (``acks_late``), and rejects it back to the queue when the worker process dies under it
 (``reject_on_worker_lost``), so a message whose worker was killed is handled by another worker;
@@ -28,13 +31,16 @@ backoff, then its ``failed(event, exc)`` hook runs and the message is acknowledg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from celery import Celery, Task
+from celery.signals import task_postrun, worker_process_shutdown, worker_shutdown
 
 from .core import Message, Outcome, Transport, process_message
+from .core._drain import drain_for_worker
 
-__all__ = ["DEFAULT_PUBLISH_RETRY_POLICY", "TASK_NAME", "CeleryTransport"]
+__all__ = ["DEFAULT_PUBLISH_RETRY_POLICY", "TASK_NAME", "CeleryTransport", "drain_after_tasks"]
 
 TASK_NAME = "django_event_system.handle_queued_event"
 """The name of the Celery task that carries queued handlers' messages."""
@@ -116,3 +122,83 @@ def _handle_queued_event(task: Task[Any, Any], body: Any) -> str:
         raise task.retry(countdown=result.delay, max_retries=None)
     outcome: str = result.outcome.value
     return outcome
+
+
+_drain_timeout: float | None = None
+"""The timeout of the drains, as :func:`drain_after_tasks` last set it."""
+
+
+def drain_after_tasks(*, timeout: float | None = None) -> Callable[[], None]:
+    """Handle the events that tasks dispatch after each task, and before each worker process exits.
+
+    An ordinary task that saves an observed model or calls ``Dispatcher.Dispatch(...)`` leaves
+    its events queued: the worker never gives the queue a turn, and the prefork pool's processes
+    end without the drain at interpreter exit. Call this once in the module that creates the
+    Celery app (the Django app connects the same receivers by itself; call it there only to set
+    a timeout). It connects receivers of Celery's signals that drain every dispatcher's queue
+    (:func:`~django_event_system.clear_all_queues`):
+
+    - ``task_postrun``: after each task, in the thread or greenlet that ran it, whatever the pool
+      (eager tasks, which run in the caller's code, are left to the caller);
+    - ``worker_process_shutdown``: in each prefork pool process, before it exits;
+    - ``worker_shutdown``: in the worker's main process at warm shutdown, where the solo, threads
+      and gevent pools run their tasks.
+
+    A handler's failure under the ``"raise"`` error policy, and a drain that runs out of time,
+    are logged on the ``django_event_system`` logger; the task's result and the worker are not
+    affected. Celery's signals are process-wide: the drains apply to the tasks of every Celery
+    app in the process. Calling it again connects nothing more and only sets the timeout.
+
+    :param timeout: seconds each drain may wait for each dispatcher; what is left then stays
+        queued for the next drain. ``None`` waits until everything is handled.
+    :returns: a function that disconnects the receivers (for every caller: they are shared).
+    :raises ValueError: ``timeout`` is not ``None`` or a positive number.
+
+    .. versionadded:: 2.0
+    """
+    if not _is_timeout(timeout):
+        raise ValueError(f"timeout must be None or a positive number of seconds, not {timeout!r}")
+    global _drain_timeout
+    _drain_timeout = timeout
+    return _connect_drains()
+
+
+def _is_timeout(value: object) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0)
+
+
+def _connect_drains() -> Callable[[], None]:
+    """Connect the receivers of :func:`drain_after_tasks`, leaving the timeout as it is."""
+    for signal, receiver in _DRAINS:
+        signal.connect(receiver, dispatch_uid=_uid(receiver), weak=False)
+    return _disconnect_drains
+
+
+def _disconnect_drains() -> None:
+    for signal, receiver in _DRAINS:
+        signal.disconnect(receiver, dispatch_uid=_uid(receiver))
+
+
+def _uid(receiver: Callable[..., None]) -> str:
+    return f"django_event_system:{receiver.__name__}"
+
+
+def _drain_after_task(sender: Task[Any, Any], task_id: str | None = None, **kwargs: Any) -> None:
+    if getattr(sender.request, "is_eager", False):
+        return
+    drain_for_worker(f"after the Celery task {sender.name!r} (id {task_id})", _drain_timeout)
+
+
+def _drain_in_exiting_pool_process(**kwargs: Any) -> None:
+    drain_for_worker("before the Celery pool process exits", _drain_timeout)
+
+
+def _drain_at_worker_shutdown(**kwargs: Any) -> None:
+    drain_for_worker("at the Celery worker's shutdown", _drain_timeout)
+
+
+_DRAINS = (
+    (task_postrun, _drain_after_task),
+    (worker_process_shutdown, _drain_in_exiting_pool_process),
+    (worker_shutdown, _drain_at_worker_shutdown),
+)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import pytest
 from celery import Celery
@@ -75,14 +75,19 @@ def make_app(url: str, queue: str) -> Celery:
     return app
 
 
+def wait_until(condition: Callable[[], object], timeout: float, failure: str) -> None:
+    """Poll ``condition`` until it is true; fail with ``failure`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{failure} within {timeout} s")
+        time.sleep(0.05)
+
+
 def wait_for(path: Path, timeout: float) -> str:
     """Wait until ``path`` exists and return its text; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return path.read_text()
-        time.sleep(0.05)
-    raise AssertionError(f"{path.name} did not appear within {timeout} s")
+    wait_until(path.exists, timeout, f"{path.name} did not appear")
+    return path.read_text()
 
 
 @pytest.fixture(params=sorted(BROKERS))
@@ -174,13 +179,46 @@ def queued_log() -> Iterator[Records]:
     logger.setLevel(previous)
 
 
-class WorkerProcess:
-    """A ``celery worker`` subprocess on the test's broker and queue."""
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process`` and everything it started (its process group), and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
-    def __init__(self, broker: str, queue: str, out: Path, pool: str) -> None:
+
+def stop(process: subprocess.Popen[bytes], output: Callable[[], str], timeout: float = 15) -> int:
+    """SIGTERM to ``process`` and its exit code; fail the test, killing it, past ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(process)
+        pytest.fail(f"the process did not stop within {timeout} s:\n{output()}")
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess on the test's broker and queue.
+
+    ``app`` is the module of the Celery application (the fault tests' by default), ``env`` what
+    the worker's environment adds or replaces.
+    """
+
+    def __init__(
+        self,
+        broker: str,
+        queue: str,
+        out: Path,
+        pool: str,
+        *,
+        concurrency: int = 1,
+        app: str = "tests.distributed.worker_app",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = out / f"worker-{uuid.uuid4().hex[:6]}.log"
-        env = {
+        environment = {
             **os.environ,
+            **(env or {}),
             "DES_CELERY_BROKER": broker,
             "DES_CELERY_QUEUE": queue,
             "DES_CELERY_OUT": str(out),
@@ -191,10 +229,10 @@ class WorkerProcess:
             "-m",
             "celery",
             "-A",
-            "tests.distributed.worker_app",
+            app,
             "worker",
             f"--pool={pool}",
-            "--concurrency=1",
+            f"--concurrency={concurrency}",
             "-Q",
             queue,
             "--without-heartbeat",
@@ -206,36 +244,38 @@ class WorkerProcess:
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
     def kill(self) -> None:
         """SIGKILL the worker and everything it started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+        kill(self.process)
 
-    def stop(self) -> None:
-        """Ask the worker to stop (warm shutdown); kill it if it has not within 10 s."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def stop(self) -> int:
+        """Warm shutdown, as Celery documents it: SIGTERM to the main process alone; its exit code.
+
+        Sent to the whole process group, SIGTERM would also reach the prefork pool's processes,
+        which take its default action and die mid-task.
+        """
+        return stop(self.process, self.output)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
 
+class StartWorker(Protocol):
+    def __call__(
+        self, pool: str, *, concurrency: int = 1, app: str = ..., env: dict[str, str] | None = None
+    ) -> WorkerProcess: ...
+
+
 @pytest.fixture
-def worker_processes(broker: str, queue: str, out: Path) -> Iterator[Callable[[str], WorkerProcess]]:
-    """Start ``celery worker`` subprocesses with a pool; all are stopped after the test."""
+def worker_processes(broker: str, queue: str, out: Path) -> Iterator[StartWorker]:
+    """Start ``celery worker`` subprocesses (see :class:`WorkerProcess`); all are killed after the test."""
     started: list[WorkerProcess] = []
 
-    def start(pool: str) -> WorkerProcess:
-        worker = WorkerProcess(broker, queue, out, pool)
+    def start(pool: str, **options: Any) -> WorkerProcess:
+        worker = WorkerProcess(broker, queue, out, pool, **options)
         started.append(worker)
         return worker
 
@@ -271,6 +311,30 @@ def project_env(database: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "tests.distributed.tasks_settings",
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
+
+
+def start_db_worker(database: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``manage.py db_worker`` in the project on ``database``, polling every 50 ms, output to ``log``."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "django", "db_worker", "--interval", "0.05", "--no-startup-delay"],
+            cwd=REPO,
+            env={**project_env(database), **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def receipts(database: str, kind: str) -> dict[str, int]:
+    """How many receipts of ``kind`` each reference has in the project's database."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database} connect_timeout=5") as connection:
+        rows = connection.execute(
+            "SELECT reference, count(*) FROM tasksapp_receipt WHERE kind = %s GROUP BY reference", (kind,)
+        ).fetchall()
+    return dict(rows)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 ``celery -A tests.distributed.django_celery worker`` sets Django up through Celery's Django
 fix-up; the app's ``ready()`` then builds the transport on this app and autodiscovery imports
-the queued listeners.
+the queued listeners; Celery's autodiscovery imports the apps' ``tasks`` modules.
 """
 
 from __future__ import annotations
@@ -21,3 +21,4 @@ app.conf.update(
     broker_connection_timeout=2,
     worker_hijack_root_logger=False,
 )
+app.autodiscover_tasks()

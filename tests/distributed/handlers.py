@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,16 @@ def write(name: str, text: str) -> None:
     partial = out / f".{name}.partial"
     partial.write_text(text)
     partial.replace(out / name)
+
+
+def record_handling(kind: str, token: str) -> None:
+    """Record one handling of an event: a file of its own, so that a test can count them."""
+    write(f"handled-{kind}-{token}-{uuid.uuid4().hex[:8]}", str(os.getpid()))
+
+
+def handlings(out: Path, kind: str, token: str) -> int:
+    """How many times the event ``kind`` with ``token`` was handled (see :func:`record_handling`)."""
+    return len(list(out.glob(f"handled-{kind}-{token}-*")))
 
 
 class Ping(Event):
@@ -78,3 +89,17 @@ def survive_kill(event: Survivor) -> None:
     delivery = current_delivery()
     assert delivery is not None
     write(f"done-{event.token}", f"{os.getpid()} {event.event_id}")
+
+
+class Noted(Event):
+    """An event that ordinary tasks dispatch, for a handler in the worker's own process."""
+
+    Name = "celery_tests::noted"
+    dispatcher = bus
+    token: str
+
+
+@bus.listen(Noted)
+def record_noted(event: Noted) -> None:
+    """Count the handling (in-process, not queued)."""
+    record_handling("noted", event.token)

@@ -2,7 +2,8 @@
 
 ``python -m tests.distributed.tasks_scenario dispatch`` migrates, then dispatches the cases and
 prints their event ids as JSON; ``... dispatch-committed`` only a committed and a rolled-back
-order; ``... report`` prints the tasks and receipts as JSON.
+order; ``... migrate`` only migrates; ``... enqueue-notes KEY...`` enqueues tasks that save notes;
+``... report`` prints the tasks and receipts as JSON.
 """
 
 from __future__ import annotations
@@ -77,6 +78,23 @@ def dispatch_committed() -> dict[str, str]:
     return ids
 
 
+def migrate() -> dict[str, str]:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return {}
+
+
+def enqueue_notes() -> dict[str, str]:
+    """Enqueue a Tasks task that saves a note per key; a key ``late-...`` is saved after its task."""
+    from tests.distributed.tasksapp.tasks import tasks_save_note, tasks_save_note_after_the_task
+
+    migrate()
+    for key in sys.argv[2:]:
+        (tasks_save_note_after_the_task if key.startswith("late-") else tasks_save_note).enqueue(key)
+    return {}
+
+
 def report() -> dict[str, object]:
     from django_tasks_db.models import DBTaskResult
 
@@ -96,6 +114,12 @@ def report() -> dict[str, object]:
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.distributed.tasks_settings")
     django.setup()
-    commands = {"dispatch": dispatch, "dispatch-committed": dispatch_committed, "report": report}
+    commands = {
+        "dispatch": dispatch,
+        "dispatch-committed": dispatch_committed,
+        "migrate": migrate,
+        "enqueue-notes": enqueue_notes,
+        "report": report,
+    }
     result = commands[sys.argv[1]]()
     print("RESULT " + json.dumps(result))

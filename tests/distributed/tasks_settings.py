@@ -34,7 +34,8 @@ if os.environ.get("DES_QUEUED_TRANSPORT") == "celery":
     QUEUED = {"TRANSPORT": "celery", "CELERY_APP": "tests.distributed.django_celery.app"}
 else:
     QUEUED = {"TRANSPORT": "tasks"}
-DJANGO_EVENT_SYSTEM = {"MODE": "sync", "QUEUED": QUEUED}
+# DES_EVENT_MODE=async queues the events, as a project does by default (the worker tests).
+DJANGO_EVENT_SYSTEM = {"MODE": os.environ.get("DES_EVENT_MODE", "sync"), "QUEUED": QUEUED}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,16 +7,12 @@ The Django project of these tests (``tasks_settings``) runs in subprocesses: one
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.distributed.conftest import REPO, project_env, run_scenario
+from tests.distributed.conftest import kill, run_scenario, start_db_worker
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +21,7 @@ def test_the_database_worker_handles_queued_events_after_commit_with_retries(dat
     """Committed: handled once; rolled back: never enqueued; failing: retried then failed(); forged or gone: refused."""
     ids = run_scenario(database, "dispatch")
     log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "django", "db_worker", "--interval", "0.05", "--no-startup-delay"],
-            cwd=REPO,
-            env=project_env(database),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    worker = start_db_worker(database, log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -44,8 +32,7 @@ def test_the_database_worker_handles_queued_events_after_commit_with_retries(dat
                 pytest.fail(f"the worker did not finish in 30 s:\n{log.read_text()}\n{report}")
             time.sleep(0.2)
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+        kill(worker)
     receipts = [(r["kind"], r["reference"], r["event_id"], r["attempt"]) for r in report["receipts"]]
     assert receipts == [
         ("receipt", "committed", ids["committed"], 0),

@@ -18,6 +18,7 @@ from ..core._queue import add_worker_exit_hook
 from ..core._threads import add_thread_exit_hook
 from ._connections import close_obsolete_connections, close_thread_connections, close_worker_connections
 from ._settings import SETTING_NAME, apply_settings, conf
+from ._workers import connect_worker_drains
 
 __all__ = ["DjangoEventSystemConfig", "autodiscover", "drain_after_request"]
 
@@ -130,6 +131,7 @@ class DjangoEventSystemConfig(AppConfig):
         checks.register(_checks.check_listeners)
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_event_system:settings")
         request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
+        connect_worker_drains()
         if not _remove_connection_hook:
             _remove_connection_hook.append(add_worker_exit_hook(close_worker_connections))
             _remove_connection_hook.append(add_thread_exit_hook(close_thread_connections))

@@ -21,3 +21,10 @@ class Receipt(models.Model):
     event_id = models.CharField(max_length=64)
     attempt = models.IntegerField(default=0)
     objects: models.Manager[Receipt] = models.Manager()
+
+
+class Note(models.Model):
+    """An observed model: tasks save notes, and the Observer records each ``created`` it handles."""
+
+    key = models.CharField(max_length=50)
+    objects: models.Manager[Note] = models.Manager()
