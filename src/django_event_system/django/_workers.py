@@ -21,6 +21,8 @@ import importlib
 from importlib.util import find_spec
 from typing import Any
 
+from django.apps import apps
+
 from ..core._drain import drain_for_worker
 
 __all__ = ["connect_worker_drains", "drain_after_task"]
@@ -35,8 +37,13 @@ def connect_worker_drains() -> None:
         from ..celery import _connect_drains
 
         _connect_drains()
-    # The same framework that the Tasks transport uses: django.tasks where Django has it.
+    # The same framework that the Tasks transport uses: django.tasks where Django has it, else
+    # the backport, but only in a project that installed it as an app: importing it pulls in
+    # django-stubs-ext, whose lazy admin site breaks gevent's monkey-patching where the admin
+    # is not installed (gunicorn -k gevent --preload).
     for package in ("django.tasks", "django_tasks"):
+        if package == "django_tasks" and not apps.is_installed("django_tasks"):
+            continue
         if find_spec(package) is not None:
             signals = importlib.import_module(f"{package}.signals")
             _inline_backends = (importlib.import_module(f"{package}.backends.immediate").ImmediateBackend,)
