@@ -318,3 +318,43 @@ def test_errors_collected_after_a_timed_out_flush_are_raised_later(dispatcher: E
         assert [str(exc) for exc in caught.value.exceptions] == ["late failure"]
 
     asyncio.run(main())
+
+
+class _DeadBridge:
+    """Stands for a bridge whose thread ended with items still in its inbox."""
+
+    alive = False
+
+    def __init__(self, items: list[Any]) -> None:
+        import collections
+
+        self._inbox = collections.deque(items)
+
+    def flush(self, timeout: float | None = None) -> list[Callable[[], None]]:
+        from django_event_system.core._bridge import BridgeDiedError
+
+        raise BridgeDiedError("the bridge thread ended")
+
+
+def test_a_bridge_found_dead_is_replaced_and_its_inbox_handed_over(
+    dispatcher: EventDispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bridge whose thread ended is replaced at the next hand-over or flush, and nothing it held is lost."""
+    calls: list[str] = []
+    dispatcher.RegisterHandler("dead::.*", lambda name: calls.append(name))
+    queue = dispatcher._queue
+    queue._bridge = _DeadBridge([("dead::left", (), {}, None)])  # type: ignore[assignment]
+
+    async def main() -> None:
+        dispatcher.Dispatch("dead::after")
+        dispatcher.ClearQueue(timeout=10)  # the flush meets the dead bridge, then flushes its heir
+
+    asyncio.run(main())
+    assert sorted(calls) == ["dead::after", "dead::left"]
+    assert "the bridge thread ended; a new one takes over what it had not handled" in caplog.text
+    assert queue._bridge is not None
+    assert queue._bridge.alive
+    # A flush that finds its bridge dead flushes the heir, which took the inbox over.
+    queue._bridge = _DeadBridge([("dead::flushed", (), {}, None)])  # type: ignore[assignment]
+    dispatcher.ClearQueue(timeout=10)
+    assert calls[-1] == "dead::flushed"

@@ -15,7 +15,10 @@ handled concurrently, while CPU-bound handlers, which never yield, cost nothing 
 one flag test. With ``pool_size=1`` items are handled strictly one after another, in order.
 
 A thread that runs an asyncio event loop never gives its hub a turn: its events are handed, a
-batch at a time, to a bridge thread with a hub of its own (see :mod:`._bridge`).
+batch at a time, to a bridge thread with a hub of its own (see :mod:`._bridge`). Events that a
+coroutine handler dispatches are queued in the thread whose worker awaits it (see
+:mod:`._coroutines`). How a thread's queue ends with the thread, how drains that wait for each
+other are told apart, and what fork leaves to the child is in :mod:`._threads`.
 """
 
 from __future__ import annotations
@@ -115,10 +118,6 @@ class _HubState:
         self.worker_greenlets: set[greenlet] = set()
         self.life = life
         self.hub = life.hub
-
-    @property
-    def thread_alive(self) -> bool:
-        return not self.life.ended
 
 
 def _take_all(pending: collections.deque[Item]) -> list[Item]:
