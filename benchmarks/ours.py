@@ -15,7 +15,19 @@ import gevent
 
 from django_event_system import Dispatcher, EventDispatcher
 
-from ._common import BATCH, JSON, Settings, Tally, describe_environment, emit, ns_per_event, parse_args, progress
+from ._common import (
+    BATCH,
+    DRAIN_EVENTS,
+    JSON,
+    Settings,
+    Tally,
+    describe_environment,
+    drain_seconds,
+    emit,
+    ns_per_event,
+    parse_args,
+    progress,
+)
 
 PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
 """How many non-matching patterns are registered besides the one that matches."""
@@ -112,9 +124,22 @@ def cache(settings: Settings) -> JSON:
     }
 
 
+def _time_to_drain(dispatcher: EventDispatcher, name: str, tally: Tally, settings: Settings) -> JSON:
+    """From the first of 1,000 ``dispatcher.Dispatch(name, i)`` until ``ClearQueue()`` returns, in seconds.
+
+    ``handled`` counts the handler calls done when ``ClearQueue()`` returned, sample by sample.
+    """
+
+    def run() -> None:
+        for i in range(DRAIN_EVENTS):
+            dispatcher.Dispatch(name, i)
+        dispatcher.ClearQueue()
+
+    return {**drain_seconds(run, tally, DRAIN_EVENTS, settings), "pool_size": dispatcher.pool_size}
+
+
 def io(settings: Settings) -> JSON:
     """1,000 events whose handler waits on cooperative I/O (``gevent.sleep(0.05)``): time to drain."""
-    events = 1000
     tally = Tally()
     dispatcher = EventDispatcher()
 
@@ -123,24 +148,7 @@ def io(settings: Settings) -> JSON:
         tally.calls += 1
 
     dispatcher.RegisterHandler("bench::io", handler)
-    samples: list[float] = []
-    handled = 0  # handler calls done when ClearQueue() returned, sample by sample
-    for _ in range(2 if settings.quick else 3):
-        before = tally.calls
-        start = time.perf_counter()
-        for i in range(events):
-            dispatcher.Dispatch("bench::io", i)
-        dispatcher.ClearQueue()
-        samples.append(time.perf_counter() - start)
-        handled += min(tally.calls - before, events)
-    return {
-        "events": events,
-        "sleep_s": 0.05,
-        "samples_s": samples,
-        "dispatched": events * len(samples),
-        "handled": handled,
-        "pool_size": dispatcher.pool_size,
-    }
+    return {**_time_to_drain(dispatcher, "bench::io", tally, settings), "sleep_s": 0.05}
 
 
 def memory(settings: Settings) -> JSON:

@@ -47,7 +47,8 @@ def run_module(python: str, module: str, sections: Sequence[str], *, quick: bool
 
 
 def merge(into: JSON, new: JSON) -> None:
-    """Merge one module's results into ``into``: samples of repeated sections add up."""
+    """Merge one module's results into ``into``: samples (in ns per event, or in seconds) of
+    repeated sections add up."""
     into.setdefault("environment", new["environment"])
     results: JSON = into.setdefault("results", {})
     for section, value in new["results"].items():
@@ -55,9 +56,9 @@ def merge(into: JSON, new: JSON) -> None:
         if previous is None:
             results[section] = value
         else:
-            previous["samples"] += value["samples"]
-            previous["dispatched"] += value["dispatched"]
-            previous["handled"] += value["handled"]
+            for key in ("samples", "samples_s", "dispatched", "handled"):
+                if key in value:
+                    previous[key] += value[key]
 
 
 # -- figures ---------------------------------------------------------------------------------
