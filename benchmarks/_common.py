@@ -23,6 +23,9 @@ enough that the garbage collector does not dominate (one giant batch would)."""
 DRAIN_EVENTS = 1000
 """Events dispatched at once by the measurements of the time to drain handlers that wait."""
 
+COROUTINE_SLEEP_S = 0.01
+"""What each ``async def`` handler of the coroutine I/O measurements awaits: ``asyncio.sleep(0.01)``."""
+
 JSON = dict[str, Any]
 
 

@@ -1,10 +1,12 @@
-"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory.
+"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory,
+and coroutine handlers.
 
 Run by ``benchmarks.run`` in ``.venv-bench``: ``python -m benchmarks.ours [--quick] [SECTION...]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import time
@@ -17,10 +19,12 @@ from django_event_system import Dispatcher, EventDispatcher
 
 from ._common import (
     BATCH,
+    COROUTINE_SLEEP_S,
     DRAIN_EVENTS,
     JSON,
     Settings,
     Tally,
+    Timing,
     describe_environment,
     drain_seconds,
     emit,
@@ -44,18 +48,36 @@ def _never_called(name: str, *args: object) -> None:
     raise AssertionError(f"a pattern that should not match {name!r} did")
 
 
-def queued(settings: Settings) -> JSON:
-    """``Dispatcher.Dispatch`` x1000 then ``Dispatcher.ClearQueue()``, one handler."""
-    tally = Tally()
-    with Dispatcher.RegisterHandler("bench::one", _counting_handler(tally)):
+def _drained_batches(name: str, handler: Callable[[str, int], object], settings: Settings) -> Timing:
+    """``Dispatcher.Dispatch(name, i)`` x1000 then ``Dispatcher.ClearQueue()``, ``handler`` the one registered."""
+    with Dispatcher.RegisterHandler(name, handler):
 
         def batch() -> None:
             for i in range(BATCH):
-                Dispatcher.Dispatch("bench::one", i)
+                Dispatcher.Dispatch(name, i)
             Dispatcher.ClearQueue()
 
-        timing = ns_per_event(batch, settings)
-    return timing.as_json(tally.calls)
+        return ns_per_event(batch, settings)
+
+
+def queued(settings: Settings) -> JSON:
+    """``Dispatcher.Dispatch`` x1000 then ``Dispatcher.ClearQueue()``, one handler."""
+    tally = Tally()
+    return _drained_batches("bench::one", _counting_handler(tally), settings).as_json(tally.calls)
+
+
+def coroutine(settings: Settings) -> JSON:
+    """The same from plain sync code, the handler an ``async def`` that only counts (it awaits nothing).
+
+    Each event's coroutine is awaited on the loop thread while its worker greenlet waits: the cost
+    of the hand-over there and back is what this measures.
+    """
+    tally = Tally()
+
+    async def handler(name: str, value: int) -> None:
+        tally.calls += 1
+
+    return _drained_batches("bench::async", handler, settings).as_json(tally.calls)
 
 
 def sync(settings: Settings) -> JSON:
@@ -151,6 +173,31 @@ def io(settings: Settings) -> JSON:
     return {**_time_to_drain(dispatcher, "bench::io", tally, settings), "sleep_s": 0.05}
 
 
+def _coroutine_io(dispatcher: EventDispatcher, settings: Settings) -> JSON:
+    """1,000 events whose ``async def`` handler does ``await asyncio.sleep(0.01)``: time to drain.
+
+    At most ``pool_size`` of them are handled at once, so at most that many coroutines wait together.
+    """
+    tally = Tally()
+
+    async def handler(name: str, value: int) -> None:
+        await asyncio.sleep(COROUTINE_SLEEP_S)
+        tally.calls += 1
+
+    dispatcher.RegisterHandler("bench::async-io", handler)
+    return {**_time_to_drain(dispatcher, "bench::async-io", tally, settings), "sleep_s": COROUTINE_SLEEP_S}
+
+
+def coroutine_io(settings: Settings) -> JSON:
+    """Coroutine handlers waiting on I/O with the default pool: 100 at a time."""
+    return _coroutine_io(EventDispatcher(), settings)
+
+
+def coroutine_io_pool1000(settings: Settings) -> JSON:
+    """Coroutine handlers waiting on I/O with ``pool_size=1000``: all 1,000 at once."""
+    return _coroutine_io(EventDispatcher(pool_size=DRAIN_EVENTS), settings)
+
+
 def memory(settings: Settings) -> JSON:
     """Bytes a queued, not yet handled, event costs beyond its arguments (``tracemalloc``)."""
     events = 100_000
@@ -195,6 +242,9 @@ SECTIONS: dict[str, Callable[[Settings], JSON]] = {
     "cache": cache,
     "io": io,
     "memory": memory,
+    "coroutine": coroutine,
+    "coroutine_io": coroutine_io,
+    "coroutine_io_pool1000": coroutine_io_pool1000,
 }
 
 
