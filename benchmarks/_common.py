@@ -20,6 +20,12 @@ BATCH = 1000
 """Events per batch: dispatch this many, then drain. Big enough to amortise the drain, small
 enough that the garbage collector does not dominate (one giant batch would)."""
 
+DRAIN_EVENTS = 1000
+"""Events dispatched at once by the measurements of the time to drain handlers that wait."""
+
+COROUTINE_SLEEP_S = 0.01
+"""What each ``async def`` handler of the coroutine I/O measurements awaits: ``asyncio.sleep(0.01)``."""
+
 JSON = dict[str, Any]
 
 
@@ -83,6 +89,23 @@ def ns_per_event(batch: Callable[[], None], settings: Settings, *, events_per_ba
         elapsed = time.perf_counter_ns() - start
         samples.append(elapsed / (calls * events_per_batch))
     return Timing(samples, (1 + calls * settings.repeats) * events_per_batch)
+
+
+def drain_seconds(run: Callable[[], None], tally: Tally, events: int, settings: Settings) -> JSON:
+    """Time ``run()``, which dispatches ``events`` events and returns when every handler has finished.
+
+    Returns the samples in seconds (two in a quick run, three otherwise), with the events
+    dispatched and the handler calls ``tally`` counted meanwhile, for the exactly-once check.
+    """
+    samples: list[float] = []
+    handled = 0
+    for _ in range(2 if settings.quick else 3):
+        before = tally.calls
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+        handled += tally.calls - before
+    return {"events": events, "samples_s": samples, "dispatched": events * len(samples), "handled": handled}
 
 
 def progress(message: str) -> None:

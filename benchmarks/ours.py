@@ -1,10 +1,12 @@
-"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory.
+"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory,
+and coroutine handlers.
 
 Run by ``benchmarks.run`` in ``.venv-bench``: ``python -m benchmarks.ours [--quick] [SECTION...]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import time
@@ -15,7 +17,21 @@ import gevent
 
 from django_event_system import Dispatcher, EventDispatcher
 
-from ._common import BATCH, JSON, Settings, Tally, describe_environment, emit, ns_per_event, parse_args, progress
+from ._common import (
+    BATCH,
+    COROUTINE_SLEEP_S,
+    DRAIN_EVENTS,
+    JSON,
+    Settings,
+    Tally,
+    Timing,
+    describe_environment,
+    drain_seconds,
+    emit,
+    ns_per_event,
+    parse_args,
+    progress,
+)
 
 PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
 """How many non-matching patterns are registered besides the one that matches."""
@@ -32,18 +48,36 @@ def _never_called(name: str, *args: object) -> None:
     raise AssertionError(f"a pattern that should not match {name!r} did")
 
 
-def queued(settings: Settings) -> JSON:
-    """``Dispatcher.Dispatch`` x1000 then ``Dispatcher.ClearQueue()``, one handler."""
-    tally = Tally()
-    with Dispatcher.RegisterHandler("bench::one", _counting_handler(tally)):
+def _drained_batches(name: str, handler: Callable[[str, int], object], settings: Settings) -> Timing:
+    """``Dispatcher.Dispatch(name, i)`` x1000 then ``Dispatcher.ClearQueue()``, ``handler`` the one registered."""
+    with Dispatcher.RegisterHandler(name, handler):
 
         def batch() -> None:
             for i in range(BATCH):
-                Dispatcher.Dispatch("bench::one", i)
+                Dispatcher.Dispatch(name, i)
             Dispatcher.ClearQueue()
 
-        timing = ns_per_event(batch, settings)
-    return timing.as_json(tally.calls)
+        return ns_per_event(batch, settings)
+
+
+def queued(settings: Settings) -> JSON:
+    """``Dispatcher.Dispatch`` x1000 then ``Dispatcher.ClearQueue()``, one handler."""
+    tally = Tally()
+    return _drained_batches("bench::one", _counting_handler(tally), settings).as_json(tally.calls)
+
+
+def coroutine(settings: Settings) -> JSON:
+    """The same from plain sync code, the handler an ``async def`` that only counts (it awaits nothing).
+
+    Each event's coroutine is awaited on the loop thread while its worker greenlet waits: the cost
+    of the hand-over there and back is what this measures.
+    """
+    tally = Tally()
+
+    async def handler(name: str, value: int) -> None:
+        tally.calls += 1
+
+    return _drained_batches("bench::async", handler, settings).as_json(tally.calls)
 
 
 def sync(settings: Settings) -> JSON:
@@ -112,9 +146,22 @@ def cache(settings: Settings) -> JSON:
     }
 
 
+def _time_to_drain(dispatcher: EventDispatcher, name: str, tally: Tally, settings: Settings) -> JSON:
+    """From the first of 1,000 ``dispatcher.Dispatch(name, i)`` until ``ClearQueue()`` returns, in seconds.
+
+    ``handled`` counts the handler calls done when ``ClearQueue()`` returned, sample by sample.
+    """
+
+    def run() -> None:
+        for i in range(DRAIN_EVENTS):
+            dispatcher.Dispatch(name, i)
+        dispatcher.ClearQueue()
+
+    return {**drain_seconds(run, tally, DRAIN_EVENTS, settings), "pool_size": dispatcher.pool_size}
+
+
 def io(settings: Settings) -> JSON:
     """1,000 events whose handler waits on cooperative I/O (``gevent.sleep(0.05)``): time to drain."""
-    events = 1000
     tally = Tally()
     dispatcher = EventDispatcher()
 
@@ -123,24 +170,32 @@ def io(settings: Settings) -> JSON:
         tally.calls += 1
 
     dispatcher.RegisterHandler("bench::io", handler)
-    samples: list[float] = []
-    handled = 0  # handler calls done when ClearQueue() returned, sample by sample
-    for _ in range(2 if settings.quick else 3):
-        before = tally.calls
-        start = time.perf_counter()
-        for i in range(events):
-            dispatcher.Dispatch("bench::io", i)
-        dispatcher.ClearQueue()
-        samples.append(time.perf_counter() - start)
-        handled += min(tally.calls - before, events)
-    return {
-        "events": events,
-        "sleep_s": 0.05,
-        "samples_s": samples,
-        "dispatched": events * len(samples),
-        "handled": handled,
-        "pool_size": dispatcher.pool_size,
-    }
+    return {**_time_to_drain(dispatcher, "bench::io", tally, settings), "sleep_s": 0.05}
+
+
+def _coroutine_io(dispatcher: EventDispatcher, settings: Settings) -> JSON:
+    """1,000 events whose ``async def`` handler does ``await asyncio.sleep(0.01)``: time to drain.
+
+    At most ``pool_size`` of them are handled at once, so at most that many coroutines wait together.
+    """
+    tally = Tally()
+
+    async def handler(name: str, value: int) -> None:
+        await asyncio.sleep(COROUTINE_SLEEP_S)
+        tally.calls += 1
+
+    dispatcher.RegisterHandler("bench::async-io", handler)
+    return {**_time_to_drain(dispatcher, "bench::async-io", tally, settings), "sleep_s": COROUTINE_SLEEP_S}
+
+
+def coroutine_io(settings: Settings) -> JSON:
+    """Coroutine handlers waiting on I/O with the default pool: 100 at a time."""
+    return _coroutine_io(EventDispatcher(), settings)
+
+
+def coroutine_io_pool1000(settings: Settings) -> JSON:
+    """Coroutine handlers waiting on I/O with ``pool_size=1000``: all 1,000 at once."""
+    return _coroutine_io(EventDispatcher(pool_size=DRAIN_EVENTS), settings)
 
 
 def memory(settings: Settings) -> JSON:
@@ -187,6 +242,9 @@ SECTIONS: dict[str, Callable[[Settings], JSON]] = {
     "cache": cache,
     "io": io,
     "memory": memory,
+    "coroutine": coroutine,
+    "coroutine_io": coroutine_io,
+    "coroutine_io_pool1000": coroutine_io_pool1000,
 }
 
 

@@ -2,9 +2,10 @@
 
 ``scripts/bench`` sets up the environments and calls ``python -m benchmarks.run --seed-python
 .venv-seed/bin/python``. The measuring modules run as subprocesses: this package and its peers in
-this interpreter's environment, 1.0.1 in its own. The per-event measurements run in rounds that
-alternate the libraries, so that a slow moment of the machine does not favour one of them; each
-figure is the best sample of all rounds. Ratios compare figures of this one run only.
+this interpreter's environment, 1.0.1 in its own. The per-event measurements, and those of
+coroutine handlers against pyee's, run in rounds that alternate the libraries, so that a slow
+moment of the machine does not favour one of them; each figure is the best sample of all rounds.
+Ratios compare figures of this one run only.
 
 Writes ``benchmarks/results.md`` (the tables and the machine) and ``benchmarks/patterns.png``
 (cost per event against registered patterns); a ``--quick`` run writes nothing unless given
@@ -47,7 +48,8 @@ def run_module(python: str, module: str, sections: Sequence[str], *, quick: bool
 
 
 def merge(into: JSON, new: JSON) -> None:
-    """Merge one module's results into ``into``: samples of repeated sections add up."""
+    """Merge one module's results into ``into``: samples (in ns per event, or in seconds) of
+    repeated sections add up."""
     into.setdefault("environment", new["environment"])
     results: JSON = into.setdefault("results", {})
     for section, value in new["results"].items():
@@ -55,9 +57,9 @@ def merge(into: JSON, new: JSON) -> None:
         if previous is None:
             results[section] = value
         else:
-            previous["samples"] += value["samples"]
-            previous["dispatched"] += value["dispatched"]
-            previous["handled"] += value["handled"]
+            for key in ("samples", "samples_s", "dispatched", "handled"):
+                if key in value:
+                    previous[key] += value[key]
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -233,6 +235,38 @@ def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[
             overhead <= 300,
         )
     )
+
+    coroutine, pyee_coroutine = best(ours["coroutine"]), best(peers["pyee_coroutine"])
+    rows.append(
+        Row(
+            "6",
+            "Queued `Dispatch` x1000 + `ClearQueue()`, one `async def` handler that only counts (per event)",
+            fmt_ns(coroutine),
+            f"pyee `AsyncIOEventEmitter.emit` x1000, until all done: {fmt_ns(pyee_coroutine)}",
+            f"{coroutine / pyee_coroutine:.2f}x",
+        )
+    )
+
+    pyee_io_s = min(peers["pyee_coroutine_io"]["samples_s"])
+    narrow, wide = ours["coroutine_io"], ours["coroutine_io_pool1000"]
+    for io, measurement in [
+        (
+            narrow,
+            f"{narrow['events']:,} events whose `async def` handler does `await asyncio.sleep({narrow['sleep_s']})`: "
+            f"time to drain, default pool ({narrow['pool_size']} at a time)",
+        ),
+        (wide, f"… with `EventDispatcher(pool_size={wide['pool_size']})`: all at once"),
+    ]:
+        io_s = min(io["samples_s"])
+        rows.append(
+            Row(
+                "7",
+                measurement,
+                fmt_ns(io_s * 1e9),
+                f"pyee, all at once: {fmt_ns(pyee_io_s * 1e9)}",
+                f"{io_s / pyee_io_s:.2f}x",
+            )
+        )
     return rows
 
 
@@ -365,8 +399,8 @@ def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, sec
         "",
         f"Written by `scripts/bench{' --quick' if quick else ''}` on {today}, in {seconds:.0f} s. "
         f"Each per-event figure is the best sample (batches of 1,000 events) of {rounds} "
-        f"round{'s' if rounds > 1 else ''} that alternate the libraries; ratios divide this package's "
-        "figure by the peer's, both measured in this run.",
+        f"round{'s' if rounds > 1 else ''} that alternate the libraries, and so is each time to drain "
+        "coroutine handlers (row 7); ratios divide this package's figure by the peer's, both measured in this run.",
     ]
     if quick:
         parts += ["", "**A quick run: fewer samples and events, figures only indicative.**"]
@@ -412,8 +446,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed: JSON = {}
     python = sys.executable
     for round_number in range(1, rounds + 1):
-        print(f"==> round {round_number} of {rounds}: per-event costs", file=sys.stderr, flush=True)
-        merge(ours, run_module(python, "ours", ["queued", "sync"], quick=quick))
+        print(f"==> round {round_number} of {rounds}: per-event costs, coroutine handlers", file=sys.stderr, flush=True)
+        coroutines = ["coroutine", "coroutine_io", "coroutine_io_pool1000"]  # after the others, as pyee's
+        merge(ours, run_module(python, "ours", ["queued", "sync", *coroutines], quick=quick))
         merge(peers, run_module(python, "peers", [], quick=quick))
         if seed_python:
             merge(seed, run_module(seed_python, "seed", ["queued"], quick=quick))
