@@ -384,3 +384,30 @@ def test_an_async_generator_handle_is_refused_when_the_listener_is_defined() -> 
 
             async def handle(self, name: str) -> AsyncIterator[int]:
                 yield 1
+
+
+def test_a_coroutine_whose_waiting_greenlet_is_killed_is_cancelled(dispatcher: EventDispatcher) -> None:
+    """Killing the greenlet that awaits a coroutine handler cancels the coroutine; the kill is reported."""
+    import gevent
+
+    started = threading.Event()
+    cancelled = threading.Event()
+    failures: list[Exception] = []
+    dispatcher.error_policy = lambda failure: failures.append(failure.exception)
+
+    async def long(name: str) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    dispatcher.RegisterHandler("long", long)
+    with dispatcher.sync_mode():
+        waiting = gevent.spawn(dispatcher.Dispatch, "long")
+        gevent.sleep(0)
+        assert started.wait(5)
+        waiting.kill(block=True, timeout=5)
+    assert cancelled.wait(5)
+    assert [type(exc.__cause__) for exc in failures] == [gevent.GreenletExit]

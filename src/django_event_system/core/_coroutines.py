@@ -19,6 +19,7 @@ The runner is private to the process: the child of a fork starts another when it
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import logging
 import os
@@ -26,8 +27,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import gevent
-import gevent.event
 import gevent.monkey
+from gevent.hub import Waiter
 from greenlet import getcurrent, greenlet
 
 from ._errors import QueueUsageError
@@ -40,6 +41,7 @@ logger = logging.getLogger("django_event_system")
 _start_new_thread: Callable[..., int] = gevent.monkey.get_original("_thread", "start_new_thread")
 _allocate_lock: Callable[[], Any] = gevent.monkey.get_original("_thread", "allocate_lock")
 _get_ident: Callable[[], int] = gevent.monkey.get_original("_thread", "get_ident")
+_ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
 
 
 class CoroutineHome:
@@ -59,10 +61,18 @@ coroutine_home: contextvars.ContextVar[CoroutineHome | None] = contextvars.Conte
 
 
 class _Runner:
-    """A daemon thread that runs the asyncio loop on which coroutine handlers are awaited."""
+    """A daemon thread that runs the asyncio loop on which coroutine handlers are awaited.
+
+    Coroutines are handed over in batches: the first one submitted after the loop last looked
+    schedules one wake-up of the loop, and the loop starts every coroutine waiting by then.
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._inbox: collections.deque[tuple[Coroutine[Any, Any, Any], contextvars.Context, _Awaiting]] = (
+            collections.deque()
+        )
+        self._scheduled = False
         started = _allocate_lock()
         started.acquire()
         self.ident = _start_new_thread(self._run, (started,))
@@ -73,17 +83,101 @@ class _Runner:
         self.loop.call_soon(started.release)
         self.loop.run_forever()
 
+    def submit(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context, awaiting: _Awaiting) -> None:
+        """Start ``coroutine`` on the loop, in ``context``; ``awaiting`` learns when it is done. Thread-safe."""
+        self._inbox.append((coroutine, context, awaiting))
+        if not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon_threadsafe(self._start_all)
+
+    def _start_all(self) -> None:
+        # Cleared before the inbox is emptied: a coroutine submitted meanwhile is either taken
+        # below or schedules another call.
+        self._scheduled = False
+        inbox = self._inbox
+        while inbox:
+            coroutine, context, awaiting = inbox.popleft()
+            if awaiting.cancelled:
+                coroutine.close()
+                continue
+            task = context.run(self.loop.create_task, coroutine)
+            awaiting.task = task
+            task.add_done_callback(awaiting.finish)
+
+
+class _Awaiting:
+    """One coroutine handler being awaited: the greenlet's wake-up and, once done, its task."""
+
+    __slots__ = ("cancelled", "task", "waiter", "waker")
+
+    def __init__(self, waker: _Waker) -> None:
+        self.waker = waker
+        self.waiter: Waiter[None] = Waiter()
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    def finish(self, task: asyncio.Future[Any]) -> None:
+        """In the runner's thread: the coroutine is done; wake the greenlet that awaits it."""
+        self.waker.wake(self)
+
+
+class _Waker:
+    """One per thread that awaits coroutine handlers: a single watcher the runner can wake it with.
+
+    The watcher keeps the thread's hub alive only while some greenlet waits for a coroutine.
+    """
+
+    def __init__(self) -> None:
+        self._finished: collections.deque[_Awaiting] = collections.deque()
+        watcher: Any = gevent.get_hub().loop.async_()
+        watcher.start(self._deliver)
+        watcher.ref = False
+        self._watcher = watcher
+        self.waiting = 0
+
+    def wake(self, awaiting: _Awaiting) -> None:
+        """In the runner's thread: hand ``awaiting`` back to its hub. Thread-safe."""
+        self._finished.append(awaiting)
+        self._watcher.send()
+
+    def _deliver(self) -> None:
+        finished = self._finished
+        while finished:
+            finished.popleft().waiter.switch(None)
+
+    def hold(self) -> None:
+        self.waiting += 1
+        if self.waiting == 1:
+            self._watcher.ref = True
+
+    def release(self) -> None:
+        self.waiting -= 1
+        if not self.waiting:
+            self._watcher.ref = False
+
 
 _runner: _Runner | None = None
 _runner_lock = _allocate_lock()
+_wakers = _ThreadLocal()
 
 
 def _get_runner() -> _Runner:
     global _runner
+    runner = _runner
+    if runner is not None:
+        return runner
     with _runner_lock:
         if _runner is None:
             _runner = _Runner()
         return _runner
+
+
+def _get_waker() -> _Waker:
+    try:
+        waker: _Waker = _wakers.waker
+    except AttributeError:
+        waker = _wakers.waker = _Waker()
+    return waker
 
 
 def in_runner_thread() -> bool:
@@ -108,43 +202,24 @@ def await_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
             "it would wait for the loop it runs on; dispatch without sync mode instead."
         )
     runner = _get_runner()
-    loop = runner.loop
-    hub = gevent.get_hub()
-    ready = gevent.event.Event()
-    # An active watcher keeps this hub's loop alive while it waits, and can be woken from the
-    # runner's thread.
-    watcher = hub.loop.async_()
-    watcher.start(ready.set)
+    waker = _get_waker()
+    awaiting = _Awaiting(waker)
     context = contextvars.copy_context()
     context.run(coroutine_home.set, CoroutineHome(current_life(), getcurrent()))
-    outcome: list[asyncio.Future[Any]] = []
-
-    def done(task: asyncio.Future[Any]) -> None:
-        outcome.append(task)
-        watcher.send()
-
-    tasks: list[asyncio.Future[Any]] = []
-
-    def start() -> None:
-        task = context.run(loop.create_task, coroutine)
-        task.add_done_callback(done)
-        tasks.append(task)
-
+    waker.hold()
     try:
-        loop.call_soon_threadsafe(start)
-        while not outcome:
-            ready.wait()
-            ready.clear()
+        runner.submit(coroutine, context, awaiting)
+        awaiting.waiter.get()  # the hub switches back here once the coroutine is done
     except BaseException:
-        if tasks:
-            loop.call_soon_threadsafe(tasks[0].cancel)
-        else:
-            loop.call_soon_threadsafe(coroutine.close)
+        awaiting.cancelled = True
+        task = awaiting.task
+        if task is not None:
+            runner.loop.call_soon_threadsafe(task.cancel)
         raise
     finally:
-        watcher.stop()
-        watcher.close()
-    return outcome[0].result()
+        waker.release()
+    assert awaiting.task is not None
+    return awaiting.task.result()
 
 
 def run_on_home(home: CoroutineHome, function: Callable[[], object]) -> None:
@@ -156,9 +231,10 @@ def run_on_home(home: CoroutineHome, function: Callable[[], object]) -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _runner, _runner_lock
+    global _runner, _runner_lock, _wakers
     _runner = None
     _runner_lock = _allocate_lock()
+    _wakers = _ThreadLocal()
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
