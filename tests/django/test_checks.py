@@ -29,6 +29,8 @@ def test_valid_settings_pass() -> None:
         "DRAIN_TIMEOUT": 2.5,
         "CLOSE_OLD_CONNECTIONS": False,
         "MAX_DEPTH": 10,
+        "MAX_PENDING": 1000,
+        "ON_FULL": "raise",
     }
     with override_settings(DJANGO_EVENT_SYSTEM=valid):
         assert check_settings() == []
@@ -101,6 +103,21 @@ def test_valid_settings_pass() -> None:
             {"MAX_DEPTH": 0},
             "django_event_system.E011",
             "DJANGO_EVENT_SYSTEM['MAX_DEPTH'] must be a positive int, not 0.",
+        ),
+        (
+            {"MAX_PENDING": 0},
+            "django_event_system.E013",
+            "DJANGO_EVENT_SYSTEM['MAX_PENDING'] must be None or a positive int, not 0.",
+        ),
+        (
+            {"MAX_PENDING": "10000"},
+            "django_event_system.E013",
+            "DJANGO_EVENT_SYSTEM['MAX_PENDING'] must be None or a positive int, not '10000'.",
+        ),
+        (
+            {"ON_FULL": "drop"},
+            "django_event_system.E014",
+            "DJANGO_EVENT_SYSTEM['ON_FULL'] must be 'block' or 'raise', not 'drop'.",
         ),
     ],
 )

@@ -63,12 +63,19 @@ def test_mode_sync_is_applied_and_restored() -> None:
 def test_pool_size_error_policy_and_max_depth_are_applied_and_restored() -> None:
     """The dispatcher options follow the setting and come back when the override ends."""
 
-    def options() -> tuple[object, object, object]:
-        return Dispatcher.pool_size, Dispatcher.error_policy, Dispatcher.max_depth
+    def options() -> tuple[object, ...]:
+        return (
+            Dispatcher.pool_size,
+            Dispatcher.error_policy,
+            Dispatcher.max_depth,
+            Dispatcher.max_pending,
+            Dispatcher.on_full,
+        )
 
-    with override_settings(DJANGO_EVENT_SYSTEM={"POOL_SIZE": 3, "ERROR_POLICY": "raise", "MAX_DEPTH": 5}):
-        assert options() == (3, "raise", 5)
-    assert options() == (100, "log", 100)
+    setting = {"POOL_SIZE": 3, "ERROR_POLICY": "raise", "MAX_DEPTH": 5, "MAX_PENDING": 50, "ON_FULL": "raise"}
+    with override_settings(DJANGO_EVENT_SYSTEM=setting):
+        assert options() == (3, "raise", 5, 50, "raise")
+    assert options() == (100, "log", 100, None, "block")
 
 
 def test_error_policy_as_a_dotted_path() -> None:

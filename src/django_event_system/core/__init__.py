@@ -7,6 +7,7 @@ from ._dispatcher import (
     Dispatcher,
     ErrorPolicy,
     EventDispatcher,
+    FullPolicy,
     HandlerFailure,
     QueueCleared,
     clear_all_queues,
@@ -24,6 +25,7 @@ from ._errors import (
     InvalidHandlerError,
     InvalidPatternError,
     ListenerDefinitionError,
+    QueueFullError,
     QueueUsageError,
     RejectedMessageError,
     SerializationError,
@@ -32,6 +34,7 @@ from ._errors import (
 from ._event import Event, EventMeta
 from ._listener import EventListener
 from ._names import GetPathFromClass, get_path_from_class
+from ._queue import QueueStats, ThreadStats
 from ._queued import (
     EnqueueErrorPolicy,
     EnqueueFailure,
@@ -64,6 +67,7 @@ __all__ = [
     "EventListener",
     "EventMeta",
     "EventSystemError",
+    "FullPolicy",
     "GetPathFromClass",
     "Handler",
     "HandlerErrors",
@@ -79,6 +83,8 @@ __all__ = [
     "Outcome",
     "PatternRegistry",
     "QueueCleared",
+    "QueueFullError",
+    "QueueStats",
     "QueueUsageError",
     "Queued",
     "QueuedHandler",
@@ -86,6 +92,7 @@ __all__ = [
     "RejectedMessageError",
     "Result",
     "SerializationError",
+    "ThreadStats",
     "Transport",
     "TransportError",
     "ValueCodec",

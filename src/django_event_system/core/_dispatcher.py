@@ -15,6 +15,7 @@ import inspect
 import logging
 import os
 import re
+import time
 import weakref
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ._coroutines import await_coroutine, coroutine_home, in_runner_thread, run_
 from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, HandlerInterruptedError, InvalidEventError
 from ._event import Event
 from ._mocking import EventTarget, expect, mocks_dispatch
-from ._queue import DEFAULT_POOL_SIZE, GeventQueue, _ThreadLocal
+from ._queue import DEFAULT_POOL_SIZE, GeventQueue, QueueStats, _ThreadLocal
 from ._queued import Queued, register_queued
 from ._registry import Handler, PatternRegistry, Registration, _is_int, describe_handler
 from ._threads import ends_the_process
@@ -37,6 +38,7 @@ __all__ = [
     "Dispatcher",
     "ErrorPolicy",
     "EventDispatcher",
+    "FullPolicy",
     "HandlerFailure",
     "QueueCleared",
     "clear_all_queues",
@@ -66,6 +68,9 @@ class HandlerFailure:
     kwargs: dict[str, Any] = field(repr=False)
 
 
+FullPolicy = Literal["block", "raise"]
+"""What ``Dispatch`` does when a bounded queue is full: wait for room, or raise ``QueueFullError``."""
+
 ErrorPolicy = Literal["log", "raise"] | Callable[[HandlerFailure], object]
 """``"log"`` (the default) logs each failure on the ``django_event_system`` logger; ``"raise"``
 collects the failures and raises them from ``ClearQueue`` (or from ``Dispatch`` in sync mode) as
@@ -73,6 +78,7 @@ a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`
 
 
 _depth_holder = get_depth_holder
+_monotonic = time.monotonic
 
 DEFAULT_MAX_DEPTH = 100
 """How deep a cascade of events dispatched by handlers may go before :class:`CascadeDepthError`."""
@@ -161,6 +167,10 @@ class EventDispatcher:
         events...) may go; deeper, ``Dispatch`` raises :class:`CascadeDepthError` in the handler
         that dispatched, which the error policy reports. This stops a handler that dispatches the
         event it handles from looping forever.
+    :param max_pending: the most events waiting in one thread's queue (see :attr:`max_pending`);
+        ``None`` sets no bound.
+    :param on_full: at the bound, ``"block"`` (wait for room) or ``"raise"``
+        (:class:`QueueFullError`).
     """
 
     def __init__(
@@ -171,8 +181,11 @@ class EventDispatcher:
         error_policy: ErrorPolicy = "log",
         cache_size: int = 4096,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        max_pending: int | None = None,
+        on_full: FullPolicy = "block",
     ) -> None:
         self.registry = PatternRegistry(cache_size=cache_size)
+        self._max_pending: int | None = None
         self._queue = GeventQueue(
             self._deliver, pool_size=pool_size, capture=self._hand_back_errors, unclaimed=self._log_unclaimed_errors
         )
@@ -181,6 +194,8 @@ class EventDispatcher:
         self.sync = sync
         self.error_policy = error_policy
         self.max_depth = max_depth
+        self.on_full = on_full
+        self.max_pending = max_pending
         self._errors = _ThreadLocal()
         _live_dispatchers.add(self)
 
@@ -201,7 +216,7 @@ class EventDispatcher:
     def _update_fast_path(self) -> None:
         """Recompute whether ``Dispatch`` may queue a plain name without further checks."""
         sync = self._sync if self._sync is not None else _config.sync
-        self._queue_directly = not sync and not self._interceptors
+        self._queue_directly = not sync and not self._interceptors and self._max_pending is None
         self._deliver_inline = sync and not self._interceptors
 
     @property
@@ -223,6 +238,39 @@ class EventDispatcher:
         if not _is_int(value) or value < 1:
             raise ValueError(f"max_depth must be a positive int, not {value!r}")
         self._max_depth = value
+
+    @property
+    def max_pending(self) -> int | None:
+        """The most events that may wait in one thread's queue; ``None`` (the default): no bound.
+
+        At the bound, ``Dispatch`` does what :attr:`on_full` says. Events that handlers dispatch
+        are not held back (a handler waiting for room in its own queue could wait for ever), and
+        neither are the deliveries of events already dispatched (after a commit, say).
+        """
+        return self._max_pending
+
+    @max_pending.setter
+    def max_pending(self, value: int | None) -> None:
+        if value is not None and (not _is_int(value) or value < 1):
+            raise ValueError(f"max_pending must be None or a positive int, not {value!r}")
+        self._max_pending = value
+        self._update_fast_path()
+
+    @property
+    def on_full(self) -> FullPolicy:
+        """What ``Dispatch`` does when the queue holds :attr:`max_pending` events.
+
+        ``"block"`` waits, cooperatively (other greenlets of the thread, the workers among them,
+        run meanwhile), until a worker has taken an event; ``"raise"`` raises
+        :class:`QueueFullError`. Nothing is ever dropped.
+        """
+        return self._on_full
+
+    @on_full.setter
+    def on_full(self, value: FullPolicy) -> None:
+        if value not in ("block", "raise"):
+            raise ValueError(f"on_full must be 'block' or 'raise', not {value!r}")
+        self._on_full = value
 
     @property
     def error_policy(self) -> ErrorPolicy:
@@ -405,6 +453,14 @@ class EventDispatcher:
             self._deliver(name, args, kwargs, instance, depth + 1)
             if self._error_policy == "raise":
                 self._raise_collected()
+        elif self._max_pending is not None:
+            # Bounded: wait for room (or raise) unless a handler dispatched it; stamped for stats().
+            self._queue.put_bounded(
+                (name, args, kwargs, instance, depth + 1 if depth else 0, _monotonic()),
+                self._max_pending,
+                block=self._on_full == "block",
+                cascade=bool(depth),
+            )
         elif depth:
             self._put((name, args, kwargs, instance, depth + 1))
         else:
@@ -500,7 +556,13 @@ class EventDispatcher:
     # -- delivery ---------------------------------------------------------------------------
 
     def _deliver(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None, depth: int = 0
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        event: Event | None,
+        depth: int = 0,
+        queued_at: float = 0.0,
     ) -> None:
         registry = self.registry
         callbacks = registry._cache.get(name)
@@ -547,6 +609,7 @@ class EventDispatcher:
         self, name: str, callback: Handler, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         handler = describe_handler(callback)
+        self._queue.count_failure()
         if not isinstance(exc, Exception):
             exc = HandlerInterruptedError(handler, name, exc)
         policy = self._error_policy
@@ -718,6 +781,17 @@ class EventDispatcher:
     def pending_count(self) -> int:
         """How many events wait in this thread's queue."""
         return self._queue.pending_count()
+
+    def stats(self) -> QueueStats:
+        """What the queues of every thread hold and have done, now: for monitoring.
+
+        Pending and in-flight events, events handled and handler failures, per thread and in
+        total, and the age of the oldest pending event (measured where :attr:`max_pending` is
+        set, since only that path stamps each event). Cheap: no queue is locked or walked.
+
+        .. versionadded:: 2.0
+        """
+        return self._queue.stats()
 
     # -- testing (the machinery lives in _mocking) -------------------------------------------
 

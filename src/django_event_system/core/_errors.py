@@ -9,6 +9,7 @@ The hierarchy::
     ├── InvalidHandlerError          (also TypeError) registering something that is not callable
     ├── ListenerDefinitionError      (also TypeError) a malformed EventListener subclass
     ├── QueueUsageError              (also RuntimeError) draining from where it cannot wait
+    ├── QueueFullError               (also RuntimeError) a bounded queue is full
     ├── CascadeDepthError            (also RecursionError) handlers dispatching events too deep
     ├── SerializationError           (also TypeError) a payload that a queued handler cannot receive
     ├── RejectedMessageError              (also ValueError) a queued message that a worker refuses
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidHandlerError",
     "InvalidPatternError",
     "ListenerDefinitionError",
+    "QueueFullError",
     "QueueUsageError",
     "RejectedMessageError",
     "SerializationError",
@@ -84,6 +86,14 @@ class ListenerDefinitionError(EventSystemError, TypeError):
 
 class QueueUsageError(EventSystemError, RuntimeError):
     """The queue was drained from a place where waiting is impossible (the gevent hub)."""
+
+
+class QueueFullError(EventSystemError, RuntimeError):
+    """A dispatcher's queue holds ``max_pending`` events and the event could not wait for room.
+
+    Raised by ``Dispatch`` under ``on_full="raise"``, and under ``"block"`` where the caller cannot
+    wait (the gevent hub, a thread that runs an asyncio loop). The event was not dispatched.
+    """
 
 
 class CascadeDepthError(EventSystemError, RecursionError):

@@ -27,10 +27,12 @@ import collections
 import functools
 import logging
 import os
+import threading
 import time
 import weakref
 from asyncio.events import _get_running_loop
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -41,14 +43,14 @@ from greenlet import getcurrent, greenlet
 from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread
 from ._context import own_depth_holder
 from ._coroutines import CoroutineHome, coroutine_home, in_runner_thread, run_on_home
-from ._errors import QueueUsageError
+from ._errors import QueueFullError, QueueUsageError
 from ._registry import _is_int
 from ._threads import ThreadLife, current_life
 
 if TYPE_CHECKING:
     from ._event import Event
 
-__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item", "add_worker_exit_hook"]
+__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item", "QueueStats", "ThreadStats", "add_worker_exit_hook"]
 
 logger = logging.getLogger("django_event_system")
 
@@ -57,9 +59,11 @@ DEFAULT_POOL_SIZE = 100
 Item = (
     tuple[str, tuple[Any, ...], dict[str, Any], "Event | None"]
     | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int]
+    | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int, float]
 )
-"""A queued event: its name, positional and keyword arguments, the Event instance if any, and
-its cascade depth when it was dispatched by a handler."""
+"""A queued event: its name, positional and keyword arguments, the Event instance if any, its
+cascade depth when it was dispatched by a handler, and, from a bounded dispatcher, the monotonic
+time it was queued."""
 
 Deliver = Callable[..., None]
 
@@ -104,7 +108,19 @@ def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
 class _HubState:
     """The queue of one OS thread (one gevent hub)."""
 
-    __slots__ = ("armed", "bridged", "handing_off", "hub", "life", "pending", "worker_greenlets", "workers")
+    __slots__ = (
+        "armed",
+        "bridged",
+        "failed",
+        "handing_off",
+        "handled",
+        "hub",
+        "life",
+        "pending",
+        "room_wanted",
+        "worker_greenlets",
+        "workers",
+    )
 
     def __init__(self, life: ThreadLife) -> None:
         self.pending: collections.deque[Item] = collections.deque()
@@ -118,6 +134,11 @@ class _HubState:
         self.worker_greenlets: set[greenlet] = set()
         self.life = life
         self.hub = life.hub
+        # For stats(): events delivered by this thread's workers, and handlers that failed here.
+        self.handled = 0
+        self.failed = 0
+        # How many greenlets wait in put_bounded() for a worker to take an event.
+        self.room_wanted = 0
 
 
 def _take_all(pending: collections.deque[Item]) -> list[Item]:
@@ -277,7 +298,10 @@ class GeventQueue:
                 item = pending.popleft()
                 if not state.armed:
                     self._arm(state)
+                if state.room_wanted:
+                    state.life.wake()
                 deliver(*item)
+                state.handled += 1
         finally:
             hooks = _worker_exit_hooks
             if hooks:
@@ -293,6 +317,59 @@ class GeventQueue:
     def pending_count(self) -> int:
         """How many events wait in this thread's queue (not counting those being handled)."""
         return len(self._state().pending)
+
+    def put_bounded(self, item: Item, limit: int, *, block: bool, cascade: bool) -> None:
+        """Queue ``item`` unless ``limit`` events wait already: then wait for room, or raise.
+
+        An item that a handler dispatched (``cascade``) is queued whatever the bound: a handler
+        that waited for room in its own queue might wait for itself.
+
+        :raises QueueFullError: the queue is full and ``block`` is false, or the caller cannot
+            wait (the gevent hub, a thread that runs an asyncio loop, a coroutine handler).
+        """
+        state = self._state()
+        pending = state.pending
+        if len(pending) >= limit and not cascade:
+            if not block:
+                raise QueueFullError(
+                    f"{len(pending)} events already wait in this thread's queue, the most that "
+                    f"max_pending={limit} allows; the event was not dispatched (on_full='raise')"
+                )
+            if getcurrent() is state.hub or _get_running_loop() is not None:
+                raise QueueFullError(
+                    f"{len(pending)} events already wait in this thread's queue (max_pending={limit}), "
+                    "and this code cannot wait for room: it runs in the gevent hub or in an asyncio "
+                    "loop's thread; the event was not dispatched"
+                )
+            state.room_wanted += 1
+            try:
+                while len(pending) >= limit:
+                    if not state.armed:
+                        self._arm(state)  # a worker starts as soon as this greenlet waits
+                    state.life.wait(None)
+            finally:
+                state.room_wanted -= 1
+        self.put(item)
+
+    def count_failure(self) -> None:
+        """Count a handler's failure in the calling thread's stats."""
+        self._state().failed += 1
+
+    def stats(self) -> QueueStats:
+        """A snapshot of every thread's queue (see ``EventDispatcher.stats``)."""
+        now = time.monotonic()
+        with self._states_lock:
+            states = list(self._states)
+        threads = tuple(_thread_stats(state, now) for state in states if not state.life.ended)
+        ages = [thread.oldest_pending_age for thread in threads if thread.oldest_pending_age is not None]
+        return QueueStats(
+            pending=sum(thread.pending for thread in threads),
+            in_flight=sum(thread.in_flight for thread in threads),
+            handled=sum(thread.handled for thread in threads),
+            failed=sum(thread.failed for thread in threads),
+            oldest_pending_age=max(ages) if ages else None,
+            threads=threads,
+        )
 
     def drain(
         self, timeout: float | None = None, *, everything: bool = False, on_behalf_of: greenlet | None = None
@@ -425,6 +502,63 @@ class GeventQueue:
         for state in self._states:
             state.pending.clear()  # a growth check scheduled before the fork finds nothing
         self._reset()
+
+
+@dataclass(frozen=True)
+class ThreadStats:
+    """What one thread's queue holds and has done (see ``EventDispatcher.stats``)."""
+
+    thread: int
+    """The thread's identifier (``threading.get_ident()`` in that thread)."""
+    name: str | None
+    """The thread's name, for a thread that ``threading`` knows."""
+    pending: int
+    """Events waiting for a worker."""
+    in_flight: int
+    """Worker greenlets handling an event now."""
+    handled: int
+    """Events whose handlers have all been called, since the thread started dispatching."""
+    failed: int
+    """Handler calls that raised."""
+    oldest_pending_age: float | None
+    """Seconds the oldest pending event has waited; ``None`` when none waits, or the dispatcher
+    has no ``max_pending`` (events are stamped on that path only)."""
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What the queues of every thread hold and have done (see ``EventDispatcher.stats``)."""
+
+    pending: int
+    in_flight: int
+    handled: int
+    failed: int
+    oldest_pending_age: float | None
+    threads: tuple[ThreadStats, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The same figures as plain data, for a JSON view or a log line."""
+        return asdict(self)
+
+
+def _thread_stats(state: _HubState, now: float) -> ThreadStats:
+    pending = state.pending
+    try:
+        head = pending[0]
+    except IndexError:
+        age = None
+    else:
+        age = now - head[5] if len(head) > 5 else None
+    thread = threading._active.get(state.life.ident)  # type: ignore[attr-defined]
+    return ThreadStats(
+        thread=state.life.ident,
+        name=None if thread is None else thread.name,
+        pending=len(pending),
+        in_flight=state.workers,
+        handled=state.handled,
+        failed=state.failed,
+        oldest_pending_age=age,
+    )
 
 
 def _busy(state: _HubState) -> int:

@@ -13,6 +13,9 @@
 ``django_event_system.E010`` ``CLOSE_OLD_CONNECTIONS``
 ``django_event_system.E011`` ``MAX_DEPTH``
 ``django_event_system.E012`` an EventListener whose ``after_commit`` is not a bool
+``django_event_system.E013`` ``MAX_PENDING``
+``django_event_system.E014`` ``ON_FULL``
+``django_event_system.E020`` ``QUEUED``, the options of queued handlers
 ``django_event_system.W001`` an Observer method that looks like a misspelt action
 ========================== =========================================================
 """

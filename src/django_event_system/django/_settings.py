@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ..core import Dispatcher, ErrorPolicy, configure
+from ..core import Dispatcher, ErrorPolicy, FullPolicy, configure
 from ..core._queue import DEFAULT_POOL_SIZE
 from ._queued import check_queued_setting, install_queued
 
@@ -71,6 +71,16 @@ def _check_timeout(value: object) -> str | None:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
         return None
     return f"must be None or a positive number of seconds, not {value!r}"
+
+
+def _check_max_pending(value: object) -> str | None:
+    if value is None or _is_positive_int(value) is None:
+        return None
+    return f"must be None or a positive int, not {value!r}"
+
+
+def _check_on_full(value: object) -> str | None:
+    return None if value in ("block", "raise") else f"must be 'block' or 'raise', not {value!r}"
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,20 @@ OPTIONS: Mapping[str, Option] = {
             "django_event_system.E011",
             _is_positive_int,
             "How deep handlers may dispatch events that dispatch events, e.g. 100.",
+        ),
+        Option(
+            "MAX_PENDING",
+            None,
+            "django_event_system.E013",
+            _check_max_pending,
+            "The most events waiting in one thread's queue, e.g. 10000; None sets no bound.",
+        ),
+        Option(
+            "ON_FULL",
+            "block",
+            "django_event_system.E014",
+            _check_on_full,
+            "'block' makes Dispatch wait for room in a full queue; 'raise' raises QueueFullError.",
         ),
         Option(
             "QUEUED",
@@ -233,6 +257,16 @@ class EventSystemSettings:
         """How deep a cascade of events dispatched by handlers may go."""
         return cast("int", self.get("MAX_DEPTH"))
 
+    @property
+    def max_pending(self) -> int | None:
+        """The most events waiting in one thread's queue; ``None``: no bound."""
+        return cast("int | None", self.get("MAX_PENDING"))
+
+    @property
+    def on_full(self) -> FullPolicy:
+        """What ``Dispatch`` does when the queue is full: ``"block"`` or ``"raise"``."""
+        return cast("FullPolicy", self.get("ON_FULL"))
+
     def unknown_keys(self) -> list[tuple[str, str | None]]:
         """The keys that are not options, each with the closest option name (or ``None``)."""
         raw = self.raw()
@@ -256,7 +290,7 @@ def apply_settings() -> None:
     An invalid value is logged and left out, so that start-up goes on and ``manage.py check``
     reports it with its id.
     """
-    for key in ("MODE", "POOL_SIZE", "ERROR_POLICY", "MAX_DEPTH"):
+    for key in ("MODE", "POOL_SIZE", "ERROR_POLICY", "MAX_DEPTH", "MAX_PENDING", "ON_FULL"):
         try:
             if key == "MODE":
                 configure(sync=conf.mode == "sync")
@@ -264,8 +298,12 @@ def apply_settings() -> None:
                 Dispatcher.pool_size = conf.pool_size
             elif key == "ERROR_POLICY":
                 Dispatcher.error_policy = conf.error_policy
-            else:
+            elif key == "MAX_DEPTH":
                 Dispatcher.max_depth = conf.max_depth
+            elif key == "MAX_PENDING":
+                Dispatcher.max_pending = conf.max_pending
+            else:
+                Dispatcher.on_full = conf.on_full
         except (ImproperlyConfigured, ImportError) as exc:
             logger.warning("%s[%r] was ignored: %s", SETTING_NAME, key, exc)
     try:
