@@ -12,6 +12,9 @@ The variant a server runs is chosen by the ``E2E_VARIANT`` environment variable:
 ``none``      the view saves a row; nothing handles it.
 ``signal``    a ``post_save`` receiver does the 50 ms of I/O, inside ``save()``, so in the request.
 ``observer``  this package: an Observer's ``created`` does the same 50 ms, in a worker greenlet.
+``bounded``   the same Observer, with ``MAX_PENDING`` (``E2E_MAX_PENDING``, 2,000 by default): a
+              full queue makes the request wait for room, so memory and the handlers' lag stay
+              bounded under a saturating load.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-Variant = Literal["none", "signal", "observer"]
-VARIANTS: tuple[Variant, ...] = ("none", "signal", "observer")
+Variant = Literal["none", "signal", "observer", "bounded"]
+VARIANTS: tuple[Variant, ...] = ("none", "signal", "observer", "bounded")
 VARIANT_ENV = "E2E_VARIANT"
 
 

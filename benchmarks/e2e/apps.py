@@ -16,6 +16,10 @@ class E2EConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        if current_variant() in ("observer", "bounded"):
+            from .views import watch_the_queue
+
+            watch_the_queue()
         if current_variant() == "signal":
             from .handler import on_post_save
             from .models import Row

@@ -58,6 +58,7 @@ LABELS: dict[Variant, str] = {
     "none": "No handler",
     "signal": "`post_save` receiver (synchronous)",
     "observer": "This package: `Observer.created`",
+    "bounded": "This package, `MAX_PENDING=2000`",
 }
 
 
@@ -74,6 +75,8 @@ class Options:
     client: str
     """``wrk`` or ``python``."""
     shapes: tuple[Shape, ...]
+    pool_size: int
+    """The event system's ``POOL_SIZE`` in the variants that install it."""
 
     def pause(self, shape: Shape) -> float:
         return self.pause_ms if shape == "paced" else 0.0
@@ -136,13 +139,14 @@ class Measurement:
 class Server:
     """``benchmarks.e2e.serve`` for one variant, on a fresh database in a temporary directory."""
 
-    def __init__(self, variant: Variant) -> None:
+    def __init__(self, variant: Variant, pool_size: int) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"des-e2e-{variant}-"))
         self.stderr_path = self.workdir / "server.log"
         env = {
             **os.environ,
             VARIANT_ENV: variant,
             "E2E_DATABASE": str(self.workdir / "e2e.sqlite3"),
+            "E2E_POOL_SIZE": str(pool_size),
             "DJANGO_SETTINGS_MODULE": "benchmarks.e2e.settings",
             "PYTHONUNBUFFERED": "1",
         }
@@ -230,7 +234,7 @@ def apply_load(url: str, options: Options, shape: Shape, duration: float) -> dic
 
 def measure(variant: Variant, shape: Shape, options: Options) -> Measurement:
     """Serve ``variant``, warm it up, load it, drain it, stop it."""
-    server = Server(variant)
+    server = Server(variant, options.pool_size)
     try:
         if options.warmup > 0:
             apply_load(server.url, options, shape, options.warmup)
@@ -341,17 +345,22 @@ def handler_lines(summaries: Summaries) -> list[str]:
     """What the handlers saw: from the save until the handler returned, the backlog, the drain."""
     lines = [
         "| Load | Variant | Save → handler returned, p50 | p99 | Events still queued when the load stopped "
-        "| `/drain/` took |",
-        "|---|---|---|---|---|---|",
+        "| Most events queued | Oldest pending event | Server's peak memory | `/drain/` took |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for shape, by_variant in summaries.items():
         for variant, summary in by_variant.items():
             if variant == "none":
                 continue
             drain = median([float(m.counts["drain_seconds"]) for m in summary.rounds])
+            peak = max((int(m.counts.get("peak_pending") or 0) for m in summary.rounds), default=0)
+            ages = [float(m.counts["peak_age"]) for m in summary.rounds if m.counts.get("peak_age") is not None]
+            memory = [int(m.counts["peak_memory_kib"]) for m in summary.rounds if m.counts.get("peak_memory_kib")]
             lines.append(
                 f"| {shape} | {LABELS[variant]} | {summary.done_after_ms('done_after_p50')} "
-                f"| {summary.done_after_ms('done_after_p99')} | {summary.count('backlog'):,} | {drain * 1000:.0f} ms |"
+                f"| {summary.done_after_ms('done_after_p99')} | {summary.count('backlog'):,} "
+                f"| {peak:,} | {f'{max(ages) * 1000:,.0f} ms' if ages else 'not stamped'} "
+                f"| {f'{max(memory) / 1024:,.0f} MiB' if memory else ''} | {drain * 1000:.0f} ms |"
             )
     return lines
 
@@ -390,7 +399,7 @@ def machine_lines(options: Options, load_before: tuple[float, ...], load_after: 
         f"greenlet {version('greenlet')}, SQLite {sqlite_version()}",
         f"- Load: {client}, one thread, {options.connections} connections, "
         f"{options.warmup:g} s warm-up then {options.duration:g} s per variant and load shape, "
-        f"{options.rounds} round(s)",
+        f"{options.rounds} round(s); `POOL_SIZE` {options.pool_size} in the variants with this package",
     ]
 
 
@@ -456,10 +465,13 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=list(SHAPES))
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the results")
+    parser.add_argument(
+        "--pool-size", type=int, default=100, help="POOL_SIZE of the variants with this package (100 by default)"
+    )
     args = parser.parse_args()
-    for name in ("duration", "connections", "rounds", "pause"):
+    for name in ("duration", "connections", "rounds", "pause", "pool_size"):
         if getattr(args, name) <= 0:
-            parser.error(f"--{name} must be positive")
+            parser.error(f"--{name.replace('_', '-')} must be positive")
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
@@ -473,6 +485,7 @@ def main() -> None:
         rounds=args.rounds,
         client=client,
         shapes=tuple(s for s in SHAPES if s in args.shapes),
+        pool_size=args.pool_size,
     )
     variants: list[Variant] = [v for v in VARIANTS if v in args.variants]
     load_before = os.getloadavg()

@@ -1,7 +1,7 @@
 """Settings of the end-to-end benchmark's project: one app, no middleware, SQLite in WAL mode.
 
 ``E2E_VARIANT`` picks the variant (see :mod:`benchmarks.e2e`); ``E2E_DATABASE`` is the path of
-the SQLite file, which the server creates. Only the ``observer`` variant installs
+the SQLite file, which the server creates. Only the ``observer`` and ``bounded`` variants install
 ``django_event_system``, so the other two measure Django without this package at all.
 """
 
@@ -19,9 +19,12 @@ ALLOWED_HOSTS = ["127.0.0.1"]
 USE_TZ = True
 
 INSTALLED_APPS = ["benchmarks.e2e"]
-if VARIANT == "observer":
+if VARIANT in ("observer", "bounded"):
     # Autodiscovery imports benchmarks/e2e/observers.py, which defines the Observer.
     INSTALLED_APPS += ["django_event_system"]
+    DJANGO_EVENT_SYSTEM: dict[str, object] = {"POOL_SIZE": int(os.environ.get("E2E_POOL_SIZE", "100"))}
+if VARIANT == "bounded":
+    DJANGO_EVENT_SYSTEM["MAX_PENDING"] = int(os.environ.get("E2E_MAX_PENDING", "2000"))
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "benchmarks.e2e.urls"
 DATABASES = {

@@ -21,6 +21,40 @@ class _InFlight:
     count = 0
 
 
+class _Peaks:
+    """The most events pending, and the oldest pending age, seen by :func:`watch_the_queue`."""
+
+    pending = 0
+    age: float | None = None
+
+
+def watch_the_queue() -> None:
+    """Sample ``Dispatcher.stats()`` every 100 ms in a greenlet of its own, keeping the peaks."""
+    from django_event_system import Dispatcher
+
+    def sample() -> None:
+        while True:
+            stats = Dispatcher.stats()
+            _Peaks.pending = max(_Peaks.pending, stats.pending)
+            if stats.oldest_pending_age is not None:
+                _Peaks.age = max(_Peaks.age or 0.0, stats.oldest_pending_age)
+            gevent.sleep(0.1)
+
+    gevent.spawn(sample)
+
+
+def _peak_memory_kib() -> int | None:
+    """The server's peak resident memory (``VmHWM``), where /proc tells it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
     """Save a row; whatever handles it runs in ``save()`` (signal) or after the answer (observer)."""
@@ -61,6 +95,9 @@ def drain(request: HttpRequest) -> HttpResponse:
             "unhandled": len(rows - handled),
             "unknown": len(handled - rows),
             "backlog": backlog,
+            "peak_pending": _Peaks.pending,
+            "peak_age": _Peaks.age,
+            "peak_memory_kib": _peak_memory_kib(),
             "drain_seconds": time.monotonic() - started,
             "done_after_p50": statistics.median(done_after) if done_after else None,
             "done_after_p99": done_after[int(0.99 * (len(done_after) - 1))] if done_after else None,
