@@ -298,10 +298,10 @@ class _HoldInterceptor:
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
-        # Whether a name has a queued handler, per name, for as long as the registry's
-        # resolution cache stands (it is replaced whenever a handler is added or removed).
+        # Whether a name has a queued handler, per name, for as long as the registrations stay
+        # as they were (the registry's version moves whenever a handler is added or removed).
         self._verdicts: dict[str, bool] = {}
-        self._verdicts_of: object = None
+        self._verdicts_of = -1  # the registry version the verdicts were made at
 
     @classmethod
     def install(cls, dispatcher: EventDispatcher, enabled: bool) -> None:
@@ -323,8 +323,8 @@ class _HoldInterceptor:
         if provider is None or dispatcher is None or type(name) is _HeldName:
             return False
         registry = self._registry
-        if registry._cache is not self._verdicts_of:
-            self._verdicts_of = registry._cache
+        if registry.version != self._verdicts_of:
+            self._verdicts_of = registry.version
             self._verdicts = {}
         verdict = self._verdicts.get(name)
         if verdict is None:

@@ -1,23 +1,33 @@
-"""The pattern registry: compiled patterns, a literal fast path and a bounded resolution cache.
+r"""The pattern registry: compiled patterns, a literal fast path, a prefix index and a bounded cache.
 
 A pattern is a regular expression matched against the whole event name (``re.fullmatch``).
 Resolving a name gives the handlers to call, in order: higher ``priority`` first, then
-registration order. Resolutions are cached per name, so once a name has been seen its cost
-does not depend on how many patterns are registered. The cache is bounded, because names
-often carry ids (``order::42::paid``), and it is dropped whenever a handler is added or removed.
+registration order.
 
-Reads take no lock: registration replaces the entry tuple first and the cache second, so a
-reader that sees the new cache also sees the new entries, and a result computed from old
-entries can only land in a cache that has already been thrown away.
+- **Seen names** are cached, so their cost does not depend on how many patterns are registered.
+  The cache is bounded, because names often carry ids (``order::42::paid``): it keeps two
+  generations of at most half the bound each, and when the newer one is full it becomes the
+  older one and the oldest is dropped, in constant time. A registration or cancellation drops
+  only the names its pattern matches (a literal pattern: that one name).
+- **New names** try only the patterns that can match them: each regex pattern is indexed by its
+  literal prefix (``orders::`` for ``orders::\d+::paid``), and a name is tried against the
+  patterns whose prefix it starts with, plus those without one (starting with a regex
+  construct, or case-insensitive). With prefixes of a few distinct lengths, a new name costs a
+  few dictionary look-ups and the ``fullmatch`` of its candidates, however many patterns there are.
+- **Compiled patterns** are kept only as long as a registration uses them.
+
+Reads take no lock. Registration updates the entries and the index, bumps the version, then
+drops the cached names it affects; a resolution computed meanwhile from older entries is cached
+only if the version did not move while it was computed.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import inspect
 import itertools
 import re
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -27,6 +37,11 @@ from typing import Any
 
 from ._errors import InvalidHandlerError, InvalidPatternError
 
+if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+    from re import _parser as _regex_parser
+else:  # pragma: no cover - depends on the interpreter
+    import sre_parse as _regex_parser
+
 __all__ = ["Handler", "PatternRegistry", "Registration", "describe_handler"]
 
 Handler = Callable[..., object]
@@ -35,6 +50,29 @@ Handler = Callable[..., object]
 DEFAULT_CACHE_SIZE = 4096
 
 _REGEX_META = frozenset("\\.^$*+?{}[]|()")
+
+
+def literal_prefix(pattern: str) -> str:
+    """The literal text that every name ``pattern`` fully matches starts with ('' if none is known).
+
+    Read from the regular-expression parser: the leading literal characters, up to the first
+    construct (a class, a group, a repeat: ``ab*`` gives ``a``). A case-insensitive pattern has
+    no literal prefix.
+    """
+    try:
+        parsed = _regex_parser.parse(pattern)
+    except Exception:  # pragma: no cover - the pattern compiled; an unknown parser is not fatal
+        return ""
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    prefix = []
+    # (opcode, argument) pairs; a LITERAL's argument is the code point (the stubs say less).
+    items: list[tuple[object, Any]] = list(parsed.data)
+    for op, value in items:
+        if op is not _regex_parser.LITERAL:
+            break
+        prefix.append(chr(value))
+    return "".join(prefix)
 
 
 def refuse_async_generator(handler: object, what: str) -> None:
@@ -145,6 +183,61 @@ class _Entry:
     registration: Registration
     regex: re.Pattern[str] | None  # None for a literal pattern
     sort_key: tuple[int, int]  # (-priority, seq): the order handlers run in
+    prefix: str = ""  # for a regex: the literal text every name it matches starts with
+
+
+class _PrefixIndex:
+    """The regex entries by literal prefix: ``candidates(name)`` are those that may match ``name``.
+
+    Mutated under the registry's lock; read without it. Every value is an immutable tuple that
+    is replaced, never changed, so a reader sees a bucket either before or after a change.
+    """
+
+    def __init__(self) -> None:
+        self.unprefixed: tuple[_Entry, ...] = ()
+        self.by_length: dict[int, dict[str, tuple[_Entry, ...]]] = {}
+        # (length, buckets) by increasing length: what a look-up walks.
+        self.levels: tuple[tuple[int, dict[str, tuple[_Entry, ...]]], ...] = ()
+
+    def _relevel(self) -> None:
+        self.levels = tuple(sorted(self.by_length.items(), key=lambda level: level[0]))
+
+    def add(self, entry: _Entry) -> None:
+        prefix = entry.prefix
+        if not prefix:
+            self.unprefixed = (*self.unprefixed, entry)
+            return
+        buckets = self.by_length.get(len(prefix))
+        if buckets is None:
+            buckets = self.by_length[len(prefix)] = {}
+            self._relevel()
+        buckets[prefix] = (*buckets.get(prefix, ()), entry)
+
+    def remove(self, entry: _Entry) -> None:
+        prefix = entry.prefix
+        if not prefix:
+            self.unprefixed = tuple(e for e in self.unprefixed if e is not entry)
+            return
+        buckets = self.by_length.get(len(prefix), {})
+        remaining = tuple(e for e in buckets.get(prefix, ()) if e is not entry)
+        if remaining:
+            buckets[prefix] = remaining
+        else:
+            buckets.pop(prefix, None)
+            if not buckets and len(prefix) in self.by_length:
+                del self.by_length[len(prefix)]
+                self._relevel()
+
+    def candidates(self, name: str) -> list[_Entry]:
+        found = list(self.unprefixed)
+        size = len(name)
+        for length, buckets in self.levels:
+            if length > size:
+                break
+            bucket = buckets.get(name[:length])
+            if bucket:
+                found.extend(bucket)
+        return found
 
 
 def _live(entries: tuple[_Entry, ...]) -> tuple[_Entry, ...]:
@@ -161,10 +254,19 @@ class PatternRegistry:
         self._lock = threading.Lock()
         self._seq = itertools.count()
         self._cache_size = cache_size
+        # Each cache generation holds half the bound: the two together never hold more.
+        self._generation_size = max(1, cache_size // 2)
         self._regex_entries: tuple[_Entry, ...] = ()
         self._literal_entries: dict[str, tuple[_Entry, ...]] = {}
+        self._index = _PrefixIndex()
+        # The newer generation, which the dispatcher reads first, and the older one.
         self._cache: dict[str, tuple[Handler, ...]] = {}
-        self._compiled: dict[str, re.Pattern[str]] = {}
+        self._older: dict[str, tuple[Handler, ...]] = {}
+        # Compiled patterns of live registrations, with how many registrations use each.
+        self._compiled: dict[str, tuple[re.Pattern[str], int]] = {}
+        self.version = 0
+        """Bumped by every change to the registrations; what was computed at an older version
+        may be stale."""
 
     # -- registration -----------------------------------------------------------------------
 
@@ -202,29 +304,50 @@ class PatternRegistry:
         seq = next(self._seq)
         registration = Registration(self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq)
         registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
-        entry = _Entry(registration, regex, (-priority, seq))
+        entry = _Entry(registration, regex, (-priority, seq), "" if regex is None else literal_prefix(pattern))
         with self._lock:
-            if regex is None:
-                current = self._literal_entries.get(pattern, ())
-                literal = dict(self._literal_entries)
-                literal[pattern] = _inserted(current, entry)
-                self._literal_entries = literal
-            else:
-                self._regex_entries = _inserted(self._regex_entries, entry)
-            self._cache = {}
+            self._add(entry)
+            self._changed(pattern, regex)
         return registration
 
+    def _add(self, entry: _Entry) -> None:
+        """Put ``entry`` in the entries and the index (under the lock)."""
+        pattern, regex = entry.registration.pattern, entry.regex
+        if regex is None:
+            current = self._literal_entries.get(pattern, ())
+            literal = dict(self._literal_entries)
+            literal[pattern] = _inserted(current, entry)
+            self._literal_entries = literal
+        else:
+            self._regex_entries = _inserted(self._regex_entries, entry)
+            self._index.add(entry)
+            _, users = self._compiled.get(pattern, (regex, 0))
+            self._compiled[pattern] = (regex, users + 1)
+
+    def _changed(self, pattern: str, regex: re.Pattern[str] | None) -> None:
+        """Bump the version, then forget the cached names that ``pattern`` matches (under the lock)."""
+        self.version += 1
+        for cache in (self._cache, self._older):
+            if regex is None:
+                cache.pop(pattern, None)
+            else:
+                for name in [name for name in list(cache) if regex.fullmatch(name)]:
+                    cache.pop(name, None)
+
     def _compile(self, pattern: str) -> re.Pattern[str] | None:
+        """The compiled pattern (``None`` for a literal one); a live registration's is reused.
+
+        :raises InvalidPatternError: the pattern is not a valid regular expression.
+        """
         if _REGEX_META.isdisjoint(pattern):
             return None
-        compiled = self._compiled.get(pattern)
-        if compiled is None:
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise InvalidPatternError(pattern, exc) from None
-            self._compiled[pattern] = compiled
-        return compiled
+        live = self._compiled.get(pattern)
+        if live is not None:
+            return live[0]
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            raise InvalidPatternError(pattern, exc) from None
 
     def _make_callback(self, registration: Registration, handler: Handler, *, once: bool, weak: bool) -> Handler:
         callback: Handler = handler
@@ -283,17 +406,37 @@ class PatternRegistry:
                 else:
                     del updated[pattern]
                 self._literal_entries = updated
+                self._changed(pattern, None)
+                return
+            entry = next((e for e in self._regex_entries if e.registration is registration), None)
+            if entry is None:
+                return
+            self._regex_entries = tuple(e for e in self._regex_entries if e is not entry)
+            self._index.remove(entry)
+            regex, users = self._compiled[pattern]
+            if users > 1:
+                self._compiled[pattern] = (regex, users - 1)
             else:
-                self._regex_entries = tuple(e for e in self._regex_entries if e.registration is not registration)
-            self._cache = {}
+                del self._compiled[pattern]
+            self._changed(pattern, regex)
+
+    def _reset(self, regex_entries: tuple[_Entry, ...], literal_entries: dict[str, tuple[_Entry, ...]]) -> None:
+        """Make these the registrations, rebuilding the index and dropping the cache (under the lock)."""
+        self._regex_entries = ()
+        self._literal_entries = {}
+        self._index = _PrefixIndex()
+        self._compiled = {}
+        for entry in (*regex_entries, *itertools.chain.from_iterable(literal_entries.values())):
+            self._add(entry)
+        self.version += 1
+        self._cache = {}
+        self._older = {}
 
     def clear(self) -> None:
         """Unregister every handler."""
         with self._lock:
             entries = self._entries()
-            self._regex_entries = ()
-            self._literal_entries = {}
-            self._cache = {}
+            self._reset((), {})
         for entry in entries:
             entry.registration._registry = None
 
@@ -311,11 +454,10 @@ class PatternRegistry:
         """
         with self._lock:
             now = {e.registration for e in self._entries()}
-            self._regex_entries = _live(snapshot.regex_entries)
-            self._literal_entries = {
-                pattern: kept for pattern, entries in snapshot.literal_entries.items() if (kept := _live(entries))
-            }
-            self._cache = {}
+            self._reset(
+                _live(snapshot.regex_entries),
+                {pattern: kept for pattern, entries in snapshot.literal_entries.items() if (kept := _live(entries))},
+            )
             restored = {e.registration for e in self._entries()}
         for registration in now - restored:
             registration._registry = None
@@ -329,15 +471,22 @@ class PatternRegistry:
 
     def resolve(self, name: str) -> tuple[Handler, ...]:
         """Return the callbacks for ``name`` in the order they run."""
-        cache = self._cache
-        callbacks = cache.get(name)
+        callbacks = self._cache.get(name)
+        if callbacks is not None:
+            return callbacks
+        callbacks = self._older.get(name)
+        version = self.version
         if callbacks is None:
-            callbacks = tuple(entry.registration._callback for entry in self._match(name))
-            if len(cache) >= self._cache_size:
-                # Evict the oldest name; another thread may be evicting at the same time.
-                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                    del cache[next(iter(cache))]
-            cache[name] = callbacks
+            callbacks = tuple([entry.registration._callback for entry in self._match(name)])
+        cache = self._cache
+        if len(cache) >= self._generation_size:
+            # The newer generation is full: it becomes the older one, and the oldest is dropped.
+            self._older, self._cache = (cache if self._cache_size > 1 else {}), {}
+            cache = self._cache
+        cache[name] = callbacks
+        if self.version != version:
+            # Registrations changed while this was computed: it may be stale, so do not keep it.
+            cache.pop(name, None)
         return callbacks
 
     def registrations_for(self, name: str) -> list[Registration]:
@@ -346,12 +495,13 @@ class PatternRegistry:
 
     def _match(self, name: str) -> list[_Entry]:
         literal = self._literal_entries.get(name, ())
-        matched = [entry for entry in self._regex_entries if entry.regex is not None and entry.regex.fullmatch(name)]
-        if literal:
-            if matched:
-                return sorted((*literal, *matched), key=_sort_key)
+        # Only regex entries are indexed: each has its compiled pattern.
+        matched = [entry for entry in self._index.candidates(name) if entry.regex.fullmatch(name)]  # type: ignore[union-attr]
+        if not matched:
             return list(literal)
-        return matched
+        if len(matched) == 1 and not literal:
+            return matched
+        return sorted((*literal, *matched), key=_sort_key)
 
     def __iter__(self) -> Iterator[Registration]:
         """Iterate over every registration, in the order they would run for a name matching all."""
@@ -367,7 +517,7 @@ class PatternRegistry:
 
     def cached_names(self) -> int:
         """How many names are currently cached."""
-        return len(self._cache)
+        return len(self._cache) + len(self._older)
 
 
 def _is_int(value: object) -> bool:
