@@ -49,9 +49,9 @@ def test_ready_installs_the_drain_and_the_connection_hook() -> None:
     # disconnect() tells whether the receiver was connected; connect it back at once.
     assert request_finished.disconnect(dispatch_uid="django_event_system:drain") is True
     request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
-    assert _queue._worker_exit_hooks.count(close_worker_connections) == 1
+    assert _queue.worker_exit_hooks.count(close_worker_connections) == 1
     apps.get_app_config("django_event_system").ready()
-    assert _queue._worker_exit_hooks.count(close_worker_connections) == 1
+    assert _queue.worker_exit_hooks.count(close_worker_connections) == 1
 
 
 def test_autodiscover_imports_the_modules_of_each_app(discovery_app: AppConfig) -> None:

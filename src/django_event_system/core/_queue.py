@@ -45,7 +45,7 @@ from ._context import own_depth_holder
 from ._coroutines import CoroutineHome, coroutine_home, in_runner_thread, run_on_home
 from ._errors import QueueFullError, QueueUsageError
 from ._registry import _is_int
-from ._threads import ThreadLife, current_life
+from ._threads import Hooks, ThreadLife, current_life
 
 if TYPE_CHECKING:
     from ._event import Event
@@ -72,7 +72,7 @@ Deliver = Callable[..., None]
 _ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
 _allocate_lock: Callable[[], Any] = gevent.monkey.get_original("_thread", "allocate_lock")
 
-_worker_exit_hooks: tuple[Callable[[], object], ...] = ()
+worker_exit_hooks = Hooks("worker exit")
 
 
 def add_worker_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
@@ -85,24 +85,7 @@ def add_worker_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
 
     :returns: a function that removes the hook.
     """
-    global _worker_exit_hooks
-    if not callable(hook):
-        raise TypeError(f"a worker exit hook must be callable, not {hook!r}")
-    _worker_exit_hooks = (*_worker_exit_hooks, hook)
-
-    def remove() -> None:
-        global _worker_exit_hooks
-        _worker_exit_hooks = tuple(h for h in _worker_exit_hooks if h is not hook)
-
-    return remove
-
-
-def _run_worker_exit_hooks(hooks: tuple[Callable[[], object], ...]) -> None:
-    for hook in hooks:
-        try:
-            hook()
-        except Exception:
-            logger.exception("the worker exit hook %r failed", hook)
+    return worker_exit_hooks.add(hook)
 
 
 class _HubState:
@@ -303,9 +286,9 @@ class GeventQueue:
                 deliver(*item)
                 state.handled += 1
         finally:
-            hooks = _worker_exit_hooks
+            hooks = bool(worker_exit_hooks)
             if hooks:
-                _run_worker_exit_hooks(hooks)
+                worker_exit_hooks.run()
             state.workers -= 1
             state.worker_greenlets.discard(getcurrent())
             if hooks and state.pending and not state.armed:

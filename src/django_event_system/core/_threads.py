@@ -37,7 +37,7 @@ import gevent.hub
 import gevent.monkey
 from greenlet import greenlet
 
-__all__ = ["ThreadLife", "add_thread_exit_hook", "current_life", "ends_the_process", "reap_dead_hubs"]
+__all__ = ["Hooks", "ThreadLife", "add_thread_exit_hook", "current_life", "ends_the_process", "reap_dead_hubs"]
 
 logger = logging.getLogger("django_event_system")
 
@@ -59,7 +59,6 @@ _main_ident = _find_main_ident()
 # The calling thread's hub if it has one (gevent.get_hub() would create it).
 _existing_hub: Callable[[], Any] = gevent.hub._get_hub  # type: ignore[attr-defined]
 _local = _ThreadLocal()
-_thread_exit_hooks: tuple[Callable[[], object], ...] = ()
 _dead_hubs: list[Any] = []
 _end_watchers: set[weakref.ref[_EndSentinel]] = set()
 
@@ -73,6 +72,47 @@ def ends_the_process(exc: BaseException) -> bool:
     return isinstance(exc, (SystemExit, KeyboardInterrupt)) and _get_ident() == _main_ident
 
 
+class Hooks:
+    """Callables that frameworks add and remove, called in turn by :meth:`run`.
+
+    A hook that raises is logged, and the others still run.
+    """
+
+    __slots__ = ("_hooks", "_kind")
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        self._hooks: tuple[Callable[[], object], ...] = ()
+
+    def add(self, hook: Callable[[], object]) -> Callable[[], None]:
+        """Add ``hook``; returns a function that removes it."""
+        if not callable(hook):
+            raise TypeError(f"a {self._kind} hook must be callable, not {hook!r}")
+        self._hooks = (*self._hooks, hook)
+
+        def remove() -> None:
+            self._hooks = tuple(h for h in self._hooks if h is not hook)
+
+        return remove
+
+    def count(self, hook: Callable[[], object]) -> int:
+        """How many times ``hook`` was added and not removed."""
+        return self._hooks.count(hook)
+
+    def __bool__(self) -> bool:
+        return bool(self._hooks)
+
+    def run(self) -> None:
+        for hook in self._hooks:
+            try:
+                hook()
+            except Exception:
+                logger.exception("the %s hook %r failed", self._kind, hook)
+
+
+thread_exit_hooks = Hooks("thread exit")
+
+
 def add_thread_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
     """Call ``hook()`` in each thread that delivered events, when it ends, after its final drain.
 
@@ -81,16 +121,7 @@ def add_thread_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
 
     :returns: a function that removes the hook.
     """
-    global _thread_exit_hooks
-    if not callable(hook):
-        raise TypeError(f"a thread exit hook must be callable, not {hook!r}")
-    _thread_exit_hooks = (*_thread_exit_hooks, hook)
-
-    def remove() -> None:
-        global _thread_exit_hooks
-        _thread_exit_hooks = tuple(h for h in _thread_exit_hooks if h is not hook)
-
-    return remove
+    return thread_exit_hooks.add(hook)
 
 
 class _EndSentinel:
@@ -195,11 +226,7 @@ class ThreadLife:
         if not can_run:
             _dead_hubs.append(hub)
             return
-        for hook in _thread_exit_hooks:
-            try:
-                hook()
-            except Exception:
-                logger.exception("the thread exit hook %r failed", hook)
+        thread_exit_hooks.run()
         if _existing_hub() is hub:
             hub.destroy(destroy_loop=True)
 
