@@ -127,6 +127,12 @@ class _EventDecorator(Generic[_E]):
         return handler
 
 
+def _settle(result: object) -> None:
+    """What a handler returned: a coroutine (an ``async def`` handler) is awaited, off this thread."""
+    if isinstance(result, Coroutine):
+        await_coroutine(result)
+
+
 def _event_only(handler: Callable[[_E], object]) -> Handler:
     """Adapt a handler that takes the Event instance alone to the ``(name, event)`` convention."""
 
@@ -421,11 +427,9 @@ class EventDispatcher:
                 for callback in callbacks:
                     try:
                         result = callback(event, *args, **kwargs)
-                        if result is not None and isinstance(result, Coroutine):
-                            await_coroutine(result)
+                        if result is not None:
+                            _settle(result)
                     except BaseException as exc:
-                        if ends_the_process(exc):
-                            raise
                         self._failed(event, callback, exc, args, kwargs)
             finally:
                 holder[0] -= 1
@@ -577,27 +581,24 @@ class EventDispatcher:
             outer = holder[0]
             holder[0] = depth
         try:
-            # Every exception but a process-ending one is the handler's alone: the others still run.
-            # A coroutine handler's coroutine is awaited here, on the runner's loop (see _coroutines).
+            # Every exception but a process-ending one is the handler's alone: the others still run
+            # (see _failed). A coroutine handler's coroutine is awaited in _settle, on the runner's
+            # loop (see _coroutines).
             if event is None:
                 for callback in callbacks:
                     try:
                         result = callback(name, *args, **kwargs)
-                        if result is not None and isinstance(result, Coroutine):
-                            await_coroutine(result)
+                        if result is not None:
+                            _settle(result)
                     except BaseException as exc:
-                        if ends_the_process(exc):
-                            raise
                         self._failed(name, callback, exc, args, kwargs)
             else:
                 for callback in callbacks:
                     try:
                         result = callback(name, *args, **kwargs)
-                        if result is not None and isinstance(result, Coroutine):
-                            await_coroutine(result)
+                        if result is not None:
+                            _settle(result)
                     except BaseException as exc:
-                        if ends_the_process(exc):
-                            raise
                         self._failed(name, callback, exc, args, kwargs)
                     if event._propagation_stopped:
                         break
@@ -608,6 +609,9 @@ class EventDispatcher:
     def _failed(
         self, name: str, callback: Handler, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
+        """A handler raised: report it under the error policy, unless it ends the process (re-raised)."""
+        if ends_the_process(exc):
+            raise exc
         handler = describe_handler(callback)
         self._queue.count_failure()
         if not isinstance(exc, Exception):

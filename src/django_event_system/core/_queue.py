@@ -264,6 +264,8 @@ class GeventQueue:
         still pending now have no free worker to take them.
         """
         state.armed = False
+        if state.room_wanted:
+            state.life.wake()  # workers took events since the last turn: room for a bounded Dispatch
         if state.pending and _busy(state) < self._pool_size:
             self._spawn(state)
 
@@ -281,8 +283,6 @@ class GeventQueue:
                 item = pending.popleft()
                 if not state.armed:
                     self._arm(state)
-                if state.room_wanted:
-                    state.life.wake()
                 deliver(*item)
                 state.handled += 1
         finally:
