@@ -469,3 +469,37 @@ def test_interpreter_exit_drains_the_queue(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert out.read_text() == "10100 10100"
+
+
+def test_a_drain_adopting_an_ending_threads_events_meanwhile_loses_none(
+    dispatcher: EventDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread ending outside ``threading`` while a drain elsewhere adopts its queue: every event is handled once."""
+    import types
+
+    from django_event_system.core import _queue
+
+    seen: list[int] = []
+    dispatcher.RegisterHandler("race", lambda name, number: seen.append(number))
+    queue = dispatcher._queue
+    here = queue._state()
+    # The queue of a thread that ended where nothing can run any more (its life is marked ended).
+    ended = _queue._HubState(types.SimpleNamespace(ended=True, hub=here.hub, drains=[], waiters=[]))  # type: ignore[arg-type]
+    ended.pending.extend(("race", (number,), {}, None) for number in range(100))
+    queue._states.append(ended)
+    real_take_all = _queue._take_all
+    adopting = False
+
+    def take_all_while_a_drain_adopts(pending: Any) -> list[Any]:
+        nonlocal adopting
+        items = real_take_all(pending)
+        if not adopting:  # the other thread's drain runs in the middle of the hand-over
+            adopting = True
+            queue._adopt(here, everything=False)
+        return items
+
+    monkeypatch.setattr(_queue, "_take_all", take_all_while_a_drain_adopts)
+    queue._thread_ended(ended, can_run=False)
+    monkeypatch.setattr(_queue, "_take_all", real_take_all)
+    dispatcher.ClearQueue(timeout=10)
+    assert sorted(seen) == list(range(100))

@@ -468,13 +468,14 @@ class GeventQueue:
             self._unclaimed()
         else:
             had_work = False
-            items = _take_all(state.pending)
             bridge = self._bridge
-            if items and bridge is not None and bridge.alive:
-                bridge.submit(items)  # a live thread handles them at once
-            elif items:
-                state.pending.extend(items)  # the next drain of any thread adopts them
+            if bridge is None or not bridge.alive:
+                # Left where they are: the next drain of any thread adopts them (it may be doing
+                # so already, so they are never taken out and put back).
                 return False
+            items = _take_all(state.pending)
+            if items:
+                bridge.submit(items)  # a live thread handles them at once
         with self._states_lock:
             if state in self._states:
                 self._states.remove(state)
