@@ -389,6 +389,8 @@ def decode_event(data: object, depth: int = 0) -> Event:
         raise RejectedMessageError(f"malformed event header in the payload: {_preview(data)}")
     if type(fields) is not dict:
         raise RejectedMessageError(f"malformed fields of event {name!r}: {_preview(fields)}")
+    if utc_moment(timestamp) is None:
+        raise RejectedMessageError(f"the message's {name!r} event has a timestamp out of range: {_preview(timestamp)}")
     cls = event_classes.get(name)
     if cls is None:
         raise RejectedMessageError(
@@ -410,6 +412,14 @@ def decode_event(data: object, depth: int = 0) -> Event:
     attributes["_event_id"] = event_id
     attributes["_event_ts"] = float(timestamp)
     return event
+
+
+def utc_moment(timestamp: float) -> datetime.datetime | None:
+    """The aware UTC datetime of a POSIX timestamp read from a message; ``None`` if none can hold it."""
+    try:
+        return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):  # which one depends on the value and the platform
+        return None
 
 
 def _is_class_behaviour(cls: type, key: str) -> bool:
