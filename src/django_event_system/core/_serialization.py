@@ -247,6 +247,17 @@ def encode_value(value: object, path: str = "payload") -> JSON:
     )
 
 
+def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[JSON], dict[str, JSON]]:
+    """Return the JSON forms of a handler's positional and keyword arguments.
+
+    :raises SerializationError: an argument cannot travel; it is named ``args[i]`` or ``kwargs['key']``.
+    """
+    return (
+        [encode_value(value, f"args[{index}]") for index, value in enumerate(args)],
+        {key: encode_value(value, f"kwargs[{key!r}]") for key, value in kwargs.items()},
+    )
+
+
 def _encode_dict(value: dict[Any, Any], path: str) -> JSON:
     if all(type(key) is str for key in value):
         return {"$dict": {key: encode_value(item, f"{path}[{key!r}]") for key, item in value.items()}}
