@@ -24,7 +24,6 @@ from django_event_system.core import (
     Message,
     Outcome,
     Queued,
-    SerializationError,
     Transport,
     current_delivery,
     event_classes,
@@ -381,19 +380,6 @@ def test_the_same_handler_with_other_options_is_refused(dispatcher: EventDispatc
     dispatcher.RegisterHandler("queued::other", send_receipt, queued=True)
     with pytest.raises(InvalidHandlerError, match="is registered again with other options"):
         dispatcher.RegisterHandler("queued::third", send_receipt, queued=Queued(max_retries=9))
-
-
-def test_a_payload_that_cannot_travel_fails_through_the_error_policy(
-    dispatcher: EventDispatcher, transport: InMemoryTransport
-) -> None:
-    """A value that cannot be encoded is a handler error under the dispatcher's policy."""
-    dispatcher.error_policy = "raise"
-    dispatcher.listen("queued::sets", queued=True)(audit)
-    dispatcher.Dispatch("queued::sets", {1, 2})
-    with pytest.raises(HandlerErrors) as caught:
-        dispatcher.ClearQueue()
-    assert caught.group_contains(SerializationError, match=r"args\[0\] is a builtins.set")
-    assert transport.sent == []
 
 
 class BrokenTransport(Transport):

@@ -133,3 +133,42 @@ def test_an_event_whose_id_was_changed_is_refused(valid: dict[str, Any], caplog:
     """The envelope's id and the event's own id must agree."""
     valid["event"]["id"] = "another-id"
     rejected(process_message(json.dumps(valid)), caplog, "the message's event does not match its name and id")
+
+
+@pytest.mark.parametrize("timestamp", [1e20, -1e20, 1e300], ids=["far-future", "far-past", "huge"])
+def test_a_timestamp_out_of_range_is_refused(
+    timestamp: float, valid: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timestamp that no datetime can hold is refused and logged with the event id, never raised."""
+    valid["ts"] = timestamp
+    result = process_message(json.dumps(valid))
+    expected = (
+        f"refused a queued message: the message's timestamp {timestamp!r} is out of range "
+        f"(event 'worker::shipped', id {valid['id']})"
+    )
+    rejected(result, caplog, expected)
+    assert result.event_id == valid["id"]
+
+
+def test_a_timestamp_with_hundreds_of_digits_is_refused(
+    valid: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An integer timestamp too large for a float is refused like any other out of range."""
+    valid["ts"] = 10**400
+    result = process_message(json.dumps(valid))
+    rejected(result, caplog, f"is out of range (event 'worker::shipped', id {valid['id']})")
+
+
+@pytest.mark.parametrize("timestamp", [1e20, 10**400], ids=["float", "int"])
+def test_an_event_timestamp_out_of_range_is_refused_not_retried(
+    timestamp: float, valid: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The event's own timestamp is checked too: out of range, the message is refused, never retried."""
+    valid["event"]["ts"] = timestamp
+    result = process_message(json.dumps(valid))
+    key = "tests.core.test_worker:on_shipped"
+    expected = (
+        f"refused a queued message for {key} (event 'worker::shipped', id {valid['id']}): "
+        "the message's 'worker::shipped' event has a timestamp out of range"
+    )
+    rejected(result, caplog, expected)

@@ -26,7 +26,7 @@ def test_all_lists_every_public_name() -> None:
 
 
 def test_helpers_work_without_django() -> None:
-    """With Django not importable, the recorder, the fakes and MocksDispatch all work."""
+    """With Django not importable, the recorder, the fakes, MocksDispatch and the fake transport all work."""
     code = textwrap.dedent(
         """
         import sys
@@ -39,8 +39,8 @@ def test_helpers_work_without_django() -> None:
 
         sys.meta_path.insert(0, NoDjango())
 
-        from django_event_system.core import Dispatcher
-        from django_event_system.testing import fake, muted, record_events
+        from django_event_system.core import Dispatcher, Outcome
+        from django_event_system.testing import fake, fake_transport, muted, record_events
 
         with record_events() as events, fake("faked"):
             Dispatcher.Dispatch("kept")
@@ -60,6 +60,19 @@ def test_helpers_work_without_django() -> None:
             assert "'x'" in str(error)
         else:
             raise SystemExit("the missing expectation was not reported")
+
+        seen = []
+
+        def audit(name, *args):
+            seen.append(args)
+
+        Dispatcher.RegisterHandler("orders::.*", audit, queued=True)
+        with fake_transport() as queued:
+            Dispatcher.Dispatch("orders::paid", 7)
+            [message] = queued.messages
+            assert (message.handler, message.args) == ("__main__:audit", (7,))
+            assert [result.outcome for result in queued.run()] == [Outcome.DONE]
+        assert seen == [(7,)]
         assert not any(name == "django" or name.startswith("django.") for name in sys.modules)
         print("ok")
         """

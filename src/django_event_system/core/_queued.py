@@ -4,7 +4,9 @@
 an EventListener) registers a :class:`QueuedHandler` in the pattern registry in place of the
 handler. Delivery stays the same loop: when the event reaches the QueuedHandler, it encodes the
 event as JSON and hands a :class:`~django_event_system.core.Message` to the configured
-:class:`~django_event_system.core.Transport`. In the worker,
+:class:`~django_event_system.core.Transport`. The payload is encoded first when the event is
+dispatched, in the dispatching code's stack: one that cannot travel makes ``Dispatch`` raise
+:class:`~django_event_system.core.SerializationError`, and no handler of it runs. In the worker,
 :func:`~django_event_system.core.process_message` finds the handler again by its key, among the
 queued handlers registered in that process, and calls it.
 
@@ -33,10 +35,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._errors import EnqueueError, InvalidHandlerError, TransportError
+from ._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
 from ._event import Event
 from ._registry import Handler, Registration, _is_int, describe_handler
-from ._serialization import encode_event, encode_value, event_classes
+from ._serialization import encode_arguments, encode_event, event_classes
 from ._transport import Message, Transport
 
 if TYPE_CHECKING:
@@ -269,8 +271,6 @@ def set_hold_provider(
     ``None`` removes it. Returns the provider it replaces."""
     previous = _config.hold_provider
     _config.hold_provider = provider
-    for dispatcher in list(_queued_dispatchers):
-        _HoldInterceptor.install(dispatcher, provider is not None)
     return previous
 
 
@@ -284,69 +284,112 @@ class _HeldName(str):
         return self
 
 
-class _HoldInterceptor:
-    """Asks the hold provider at dispatch time, in the dispatching code's stack.
+class _DispatchCheck:
+    """Does at dispatch, in the dispatching code's stack, what the queued handlers cannot do later.
 
-    The QueuedHandlers run later, in a worker greenlet, where the dispatching code's transaction
-    cannot be seen; so the answer travels with the event: on the Event instance, or in the name
-    of a string event (re-dispatched with a :class:`_HeldName`). It runs first among the
-    dispatcher's interceptors, so that the others see each event once.
+    The QueuedHandlers run in a worker greenlet, after ``Dispatch`` has returned. Two things
+    cannot wait for them:
+
+    - A payload that cannot travel is refused here: it is encoded now, and ``Dispatch`` raises
+      :class:`SerializationError` before anything is queued, so no handler of a refused event
+      runs, in-process or queued. An Event's encoding is kept on the instance and is what its
+      QueuedHandlers send: the worker receives the event as it was dispatched, encoded once for
+      all of them. (Arguments are encoded again when sent: a string event has no instance to
+      keep them on.)
+    - The hold provider is asked here, where the dispatching code's transaction can be seen; its
+      answer travels with the event: on the Event instance, or in the name of a string event
+      (re-dispatched with a :class:`_HeldName`).
+
+    It is installed on a dispatcher with its first queued handler and stays (a handler restored
+    later, as a mocked test restores the handlers it cancelled, finds it in place). It runs first
+    among the dispatcher's interceptors, so that the others see each event once and never a
+    refused one. An event without queued handlers costs it one cached lookup; a dispatcher that
+    never had a queued handler does not have it at all.
     """
 
-    _installed: weakref.WeakKeyDictionary[EventDispatcher, _HoldInterceptor] = weakref.WeakKeyDictionary()
+    _installed: weakref.WeakKeyDictionary[EventDispatcher, _DispatchCheck] = weakref.WeakKeyDictionary()
+    _install_lock = threading.Lock()
 
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
-        # Whether a name has a queued handler, per name, for as long as the registrations stay
-        # as they were (the registry's version moves whenever a handler is added or removed).
-        self._verdicts: dict[str, bool] = {}
-        self._verdicts_of = -1  # the registry version the verdicts were made at
+        # The keys of each name's queued handlers, for as long as the registrations stay as they
+        # were (the registry's version moves whenever a handler is added or removed).
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._keys_of = -1  # the registry version the keys were found at
 
     @classmethod
-    def install(cls, dispatcher: EventDispatcher, enabled: bool) -> None:
-        current = cls._installed.get(dispatcher)
-        if enabled and current is None:
-            interceptor = cls(dispatcher)
-            cls._installed[dispatcher] = interceptor
+    def install(cls, dispatcher: EventDispatcher) -> None:
+        """Check every later dispatch on ``dispatcher`` (installed once, however often called)."""
+        with cls._install_lock:
+            if dispatcher in cls._installed:
+                return
+            check = cls._installed[dispatcher] = cls(dispatcher)
+            # The bound method, not the instance: calling one is cheaper, on every dispatch.
+            interceptor = check.check
             dispatcher.intercept(interceptor)
             others = tuple(i for i in dispatcher._interceptors if i is not interceptor)
             dispatcher._interceptors = (interceptor, *others)
-        elif not enabled and current is not None:
-            del cls._installed[dispatcher]
-            dispatcher._interceptors = tuple(i for i in dispatcher._interceptors if i is not current)
-            dispatcher._update_fast_path()
 
-    def __call__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
-        provider = _config.hold_provider
-        dispatcher = self._dispatcher()
-        if provider is None or dispatcher is None or type(name) is _HeldName:
-            return False
+    def check(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
+        """The interceptor: ``True`` when the event was re-dispatched held (see the class docstring).
+
+        :raises SerializationError: the event has queued handlers and its payload cannot travel.
+        """
         registry = self._registry
-        if registry.version != self._verdicts_of:
-            self._verdicts_of = registry.version
-            self._verdicts = {}
-        verdict = self._verdicts.get(name)
-        if verdict is None:
-            verdict = any(type(callback) is QueuedHandler for callback in registry.resolve(name))
-            if len(self._verdicts) >= registry.cache_size:
-                self._verdicts.clear()
-            self._verdicts[name] = verdict
-        if not verdict:
+        if registry.version != self._keys_of:
+            self._keys_of = registry.version
+            self._keys = {}
+        keys = self._keys.get(name)
+        if keys is None:
+            keys = self._queued_keys(name)
+        if not keys or type(name) is _HeldName:  # a _HeldName was checked before it was re-dispatched
             return False
+        return self._prepare(name, args, kwargs, instance, keys)
+
+    def _queued_keys(self, name: str) -> tuple[str, ...]:
+        registry = self._registry
+        keys = tuple(dict.fromkeys(cb.key for cb in registry.resolve(name) if isinstance(cb, QueuedHandler)))
+        if len(self._keys) >= registry.cache_size:
+            self._keys.clear()
+        self._keys[name] = keys
+        return keys
+
+    def _prepare(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None, keys: tuple[str, ...]
+    ) -> bool:
+        event, rest = _split_event(args)
+        try:
+            encoded = None if event is None else encode_event(event)
+            encode_arguments(rest, kwargs)
+        except SerializationError as exc:
+            handlers = f"the queued handler{'s' if len(keys) > 1 else ''} {', '.join(keys)}"
+            raise SerializationError(f"event {name!r} was not dispatched: it has {handlers}, and {exc}") from None
+        if event is not None:
+            event.__dict__["_event_encoded"] = encoded
         if instance is not None:
             instance.__dict__.pop("_event_held", None)
-        held = provider(name)
+        provider = _config.hold_provider
+        held = None if provider is None else provider(name)
         if held is None:
             return False
         if instance is not None:
-            instance.event_id  # noqa: B018 - identify the event now: its timestamp is the dispatch's
             instance.__dict__["_event_held"] = held
+            return False
+        dispatcher = self._dispatcher()
+        if dispatcher is None:  # pragma: no cover - it is dispatching, so it is alive
             return False
         marked = _HeldName(name)
         marked.held = held
         dispatcher.Dispatch(marked, *args, **kwargs)
         return True
+
+
+def _split_event(args: tuple[Any, ...]) -> tuple[Event | None, tuple[Any, ...]]:
+    """A delivery's Event (its first argument, if it is one) and the arguments after it."""
+    if args and isinstance(args[0], Event):
+        return args[0], args[1:]
+    return None, args
 
 
 # -- the handlers -----------------------------------------------------------------------------
@@ -389,7 +432,7 @@ class QueuedHandler:
         return any(registration.active for registration in self.registrations)
 
     def __call__(self, name: str, *args: Any, **kwargs: Any) -> None:
-        event = args[0] if args and isinstance(args[0], Event) else None
+        event, _ = _split_event(args)
         held: HeldMessages | None
         if event is not None:
             held = event.__dict__.get("_event_held")
@@ -403,20 +446,22 @@ class QueuedHandler:
     def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
         """Encode one delivery of event ``name`` to this handler as a :class:`Message`.
 
+        An Event is sent as it was encoded when it was dispatched, if it was dispatched through
+        the dispatcher (which refused it then if it could not travel).
+
         :raises SerializationError: something in the payload cannot travel.
         """
-        if args and isinstance(args[0], Event):
-            event = args[0]
-            encoded_event: Any = encode_event(event)
+        event, rest = _split_event(args)
+        if event is not None:
+            encoded_event: Any = event.__dict__.get("_event_encoded") or encode_event(event)
             event_id = encoded_event["id"]
             timestamp = encoded_event["ts"]
-            rest = args[1:]
         else:
             # A string event has no instance to carry an identity: each message gets its own.
             encoded_event = None
             event_id = str(uuid.uuid4())
             timestamp = time.time()
-            rest = args
+        encoded_args, encoded_kwargs = encode_arguments(rest, kwargs)
         body = {
             "v": MESSAGE_VERSION,
             "handler": self.key,
@@ -424,8 +469,8 @@ class QueuedHandler:
             "id": event_id,
             "ts": timestamp,
             "event": encoded_event,
-            "args": [encode_value(value, f"args[{index}]") for index, value in enumerate(rest)],
-            "kwargs": {key: encode_value(value, f"kwargs[{key!r}]") for key, value in kwargs.items()},
+            "args": encoded_args,
+            "kwargs": encoded_kwargs,
         }
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return Message(text, event_id, name, self.key, self.options.queue)
@@ -443,7 +488,6 @@ class QueuedHandler:
 
 _handlers: dict[str, QueuedHandler] = {}
 _handlers_lock = threading.Lock()
-_queued_dispatchers: weakref.WeakSet[EventDispatcher] = weakref.WeakSet()
 
 
 def _target_of(handler: object) -> object:
@@ -505,9 +549,7 @@ def register_queued(
         stub.registrations = [r for r in stub.registrations if r.active]
         stub.registrations.append(registration)
         _handlers[key] = stub
-    _queued_dispatchers.add(dispatcher)
-    if _config.hold_provider is not None:
-        _HoldInterceptor.install(dispatcher, True)
+    _DispatchCheck.install(dispatcher)
     return registration
 
 

@@ -247,6 +247,17 @@ def encode_value(value: object, path: str = "payload") -> JSON:
     )
 
 
+def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[JSON], dict[str, JSON]]:
+    """Return the JSON forms of a handler's positional and keyword arguments.
+
+    :raises SerializationError: an argument cannot travel; it is named ``args[i]`` or ``kwargs['key']``.
+    """
+    return (
+        [encode_value(value, f"args[{index}]") for index, value in enumerate(args)],
+        {key: encode_value(value, f"kwargs[{key!r}]") for key, value in kwargs.items()},
+    )
+
+
 def _encode_dict(value: dict[Any, Any], path: str) -> JSON:
     if all(type(key) is str for key in value):
         return {"$dict": {key: encode_value(item, f"{path}[{key!r}]") for key, item in value.items()}}
@@ -389,6 +400,8 @@ def decode_event(data: object, depth: int = 0) -> Event:
         raise RejectedMessageError(f"malformed event header in the payload: {_preview(data)}")
     if type(fields) is not dict:
         raise RejectedMessageError(f"malformed fields of event {name!r}: {_preview(fields)}")
+    if utc_moment(timestamp) is None:
+        raise RejectedMessageError(f"the message's {name!r} event has a timestamp out of range: {_preview(timestamp)}")
     cls = event_classes.get(name)
     if cls is None:
         raise RejectedMessageError(
@@ -410,6 +423,14 @@ def decode_event(data: object, depth: int = 0) -> Event:
     attributes["_event_id"] = event_id
     attributes["_event_ts"] = float(timestamp)
     return event
+
+
+def utc_moment(timestamp: float) -> datetime.datetime | None:
+    """The aware UTC datetime of a POSIX timestamp read from a message; ``None`` if none can hold it."""
+    try:
+        return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):  # which one depends on the value and the platform
+        return None
 
 
 def _is_class_behaviour(cls: type, key: str) -> bool:

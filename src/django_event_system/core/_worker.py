@@ -22,7 +22,7 @@ from ._coroutines import await_coroutine
 from ._errors import HandlerErrors, RejectedMessageError
 from ._event import Event
 from ._queued import QueuedHandler, queued_handler
-from ._serialization import decode_event, decode_value
+from ._serialization import decode_event, decode_value, utc_moment
 from ._transport import Message, Transport
 
 __all__ = ["Delivery", "InMemoryTransport", "Outcome", "Result", "current_delivery", "process_message"]
@@ -118,6 +118,12 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
         return _reject("the message's args or kwargs are malformed", f": {_preview(body)}", event_id)
     if type(envelope["ts"]) not in (int, float):
         return _reject("the message's timestamp is not a number", f": {_preview(body)}", event_id)
+    occurred_at = utc_moment(envelope["ts"])
+    if occurred_at is None:
+        return _reject(
+            f"the message's timestamp {_preview(envelope['ts'])} is out of range (event {name!r}, id {event_id})",
+            event_id=event_id,
+        )
     handler = queued_handler(key)
     if handler is None:
         return _reject(
@@ -135,9 +141,7 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     except Exception as exc:
         # Not the message's fault (a database that is down, say): worth another try.
         return _failed(handler, name, event_id, None, exc, attempt)
-    delivery = Delivery(
-        event_id, name, key, attempt, datetime.datetime.fromtimestamp(envelope["ts"], datetime.timezone.utc)
-    )
+    delivery = Delivery(event_id, name, key, attempt, occurred_at)
     token = _delivery.set(delivery)
     try:
         result = handler.target(name, *args, **kwargs)

@@ -1,9 +1,10 @@
 """Test helpers: mock, record, fake and mute dispatch, and assert on what was dispatched.
 
 ``Dispatcher.MocksDispatch`` and ``Dispatcher.Expect`` (the 1.0 API) live on the dispatcher;
-this package adds recorders with typed assertions, fakes and a pytest plugin (the
-``dispatched_events`` fixture). A *target* is an exact event name, a compiled regular expression
-or an Event class. Importing it needs no Django settings.
+this package adds recorders with typed assertions, fakes, a transport that keeps queued
+handlers' messages off the broker (``fake_transport()``) and a pytest plugin (the
+``dispatched_events`` and ``queued_messages`` fixtures). A *target* is an exact event name, a
+compiled regular expression or an Event class. Importing it needs no Django settings.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 from ..core._mocking import EventTarget, MockSession, MockUsageError, RecordedEvent
 from ._fakes import fake, fake_except, muted
 from ._recorder import EventRecorder, record_events
+from ._transport import FakeTransport, QueuedMessage, fake_transport
 
 __all__ = [
     "EventRecorder",
     "EventTarget",
+    "FakeTransport",
     "MockSession",
     "MockUsageError",
+    "QueuedMessage",
     "RecordedEvent",
     "fake",
     "fake_except",
+    "fake_transport",
     "muted",
     "record_events",
 ]

@@ -10,6 +10,16 @@ Fixtures:
             checkout(cart)
             dispatched_events.assert_dispatched(OrderPlaced, times=1)
 
+``queued_messages``
+    A :class:`~django_event_system.testing.FakeTransport` that keeps the messages of queued
+    handlers sent during the test, instead of the configured transport (so no test reaches the
+    broker)::
+
+        def test_receipt(queued_messages: FakeTransport) -> None:
+            checkout(cart)
+            [message] = queued_messages.messages
+            queued_messages.run()   # through the worker's code path, in this process
+
 Importing this module touches no Django settings, so the plugin loads in any pytest run.
 """
 
@@ -20,8 +30,9 @@ from collections.abc import Iterator
 import pytest
 
 from ._recorder import EventRecorder, record_events
+from ._transport import FakeTransport, fake_transport
 
-__all__ = ["dispatched_events"]
+__all__ = ["dispatched_events", "queued_messages"]
 
 
 @pytest.fixture
@@ -29,3 +40,10 @@ def dispatched_events() -> Iterator[EventRecorder]:
     """Record every event dispatched on ``Dispatcher`` while the test runs."""
     with record_events() as recorder:
         yield recorder
+
+
+@pytest.fixture
+def queued_messages() -> Iterator[FakeTransport]:
+    """Keep the messages that queued handlers send during the test, off the configured transport."""
+    with fake_transport() as transport:
+        yield transport
