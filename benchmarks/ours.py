@@ -1,5 +1,5 @@
-"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory,
-and coroutine handlers.
+"""Measures this package: queued and sync dispatch, pattern scaling with seen and new names, the
+cache bound, I/O, memory, and coroutine handlers.
 
 Run by ``benchmarks.run`` in ``.venv-bench``: ``python -m benchmarks.ours [--quick] [SECTION...]``.
 """
@@ -22,19 +22,23 @@ from ._common import (
     COROUTINE_SLEEP_S,
     DRAIN_EVENTS,
     JSON,
+    MATCHING_PATTERN,
+    PATTERN_COUNTS,
     Settings,
     Tally,
     Timing,
     describe_environment,
     drain_seconds,
     emit,
+    names_batch,
+    names_timing,
+    new_names,
+    noise_patterns,
     ns_per_event,
     parse_args,
     progress,
+    seen_names,
 )
-
-PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
-"""How many non-matching patterns are registered besides the one that matches."""
 
 
 def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
@@ -42,10 +46,6 @@ def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
         tally.calls += 1
 
     return handler
-
-
-def _never_called(name: str, *args: object) -> None:
-    raise AssertionError(f"a pattern that should not match {name!r} did")
 
 
 def _drained_batches(name: str, handler: Callable[[str, int], object], settings: Settings) -> Timing:
@@ -94,25 +94,28 @@ def sync(settings: Settings) -> JSON:
 
 
 def scaling(settings: Settings) -> JSON:
-    """Queued dispatch + drain of a name seen before, with K non-matching regex patterns registered."""
+    """Queued dispatch + drain of names seen before and of new names, with K patterns registered
+    (one matches, K - 1 do not, in the same namespace)."""
     results: JSON = {}
     for count in PATTERN_COUNTS:
         tally = Tally()
+        handler = _counting_handler(tally)  # the noise's too: a wrong match shows in the counts
         dispatcher = EventDispatcher()
         start = time.perf_counter()
-        for k in range(count):
-            dispatcher.RegisterHandler(f"noise::{k}::(.*)", _never_called)
-        dispatcher.RegisterHandler("bench::(.*)", _counting_handler(tally))
+        for pattern in noise_patterns(count):
+            dispatcher.RegisterHandler(pattern, handler)
+        dispatcher.RegisterHandler(MATCHING_PATTERN, handler)
         registration_s = time.perf_counter() - start
         progress(f"{count} patterns registered in {registration_s:.2f} s")
 
-        def batch(dispatcher: EventDispatcher = dispatcher) -> None:
-            for i in range(BATCH):
-                dispatcher.Dispatch("bench::one", i)
-            dispatcher.ClearQueue()
-
-        timing = ns_per_event(batch, settings)
-        results[str(count)] = {**timing.as_json(tally.calls), "registration_s": registration_s}
+        seen = seen_names(BATCH)
+        section: JSON = {
+            "registration_s": registration_s,
+            "seen": names_timing(names_batch(dispatcher, seen), tally, settings, [seen], warm=True),
+        }
+        new = new_names(BATCH)
+        section["new"] = names_timing(names_batch(dispatcher, new), tally, settings, [new])
+        results[str(count)] = section
         dispatcher.Reset()
     return results
 
@@ -122,15 +125,15 @@ def cache(settings: Settings) -> JSON:
     names = 10_000 if settings.quick else 100_000
     tally = Tally()
     dispatcher = EventDispatcher()
-    dispatcher.RegisterHandler(r"order::(\d+)::paid", _counting_handler(tally))
-    dispatcher.Dispatch("order::0::paid", 0)
+    dispatcher.RegisterHandler(MATCHING_PATTERN, _counting_handler(tally))
+    dispatcher.Dispatch("orders::0::paid", 0)
     dispatcher.ClearQueue()
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for start in range(1, names + 1, BATCH):
         for i in range(start, start + BATCH):
-            dispatcher.Dispatch(f"order::{i}::paid", i)
+            dispatcher.Dispatch(f"orders::{i}::paid", i)
         dispatcher.ClearQueue()
     gc.collect()
     after, peak = tracemalloc.get_traced_memory()
