@@ -287,7 +287,7 @@ def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[
                 f"{io_s / pyee_io_s:.2f}x",
             )
         )
-    return [*rows, *new_name_rows(scaling, seed_scaling)]
+    return [*rows, *new_name_rows(scaling, seed_scaling), *registration_rows(scaling, ours["churn_memory"])]
 
 
 def new_name_rows(scaling: JSON, seed_scaling: JSON) -> list[Row]:
@@ -324,6 +324,37 @@ def new_name_rows(scaling: JSON, seed_scaling: JSON) -> list[Row]:
     return rows
 
 
+def registration_rows(scaling: JSON, churn: JSON) -> list[Row]:
+    """Rows 9 and 10: new names with a handler registered and cancelled every 100 events, and the
+    memory that register-and-cancel leaves."""
+    without = best(scaling["10000"]["new"])
+    rows: list[Row] = []
+    for kind, measurement in [
+        (
+            "literal",
+            "New names, 10,000 patterns, a literal handler (`request::<i>`) registered and cancelled every 100 events",
+        ),
+        ("regex", "… a regex handler (`request::<i>::(.*)`) instead"),
+    ]:
+        ns = best(scaling["10000"][f"new_{kind}_registrations"])
+        rows.append(Row("9", measurement, fmt_ns(ns), f"no registrations: {fmt_ns(without)}", f"{ns / without:.2f}x"))
+    for kind, pattern in [("regex", "`request::<i>::(.*)`"), ("literal", "`request::<i>`")]:
+        memory = churn[kind]
+        retained = memory["retained_bytes"]
+        rows.append(
+            Row(
+                "10",
+                f"Memory kept after {memory['registrations']:,} register-and-cancel of distinct patterns ({pattern})",
+                f"{fmt_bytes(retained)} ({fmt_bytes(memory['retained_bytes_without_re_cache'])} after `re.purge()`)",
+                "1.0.1 cannot cancel",
+                "",
+                "≤ 2 MB",
+                retained <= 2_000_000 and memory["still_registered"] == 0,
+            )
+        )
+    return rows
+
+
 def scaling_rows(ours: JSON, seed: JSON) -> list[list[str]]:
     """The pattern-scaling table: cost per event of seen and new names, and registration time, for each K."""
     rows: list[list[str]] = []
@@ -346,6 +377,19 @@ def scaling_rows(ours: JSON, seed: JSON) -> list[list[str]]:
                 fmt_ns(best(seed_section["new"])),
                 f"{seed_section['registration_s']:.2f} s",
             ]
+        rows.append(row)
+    return rows
+
+
+def registration_scaling_rows(ours: JSON) -> list[list[str]]:
+    """New names with a handler registered and cancelled every 100 events, for each K."""
+    rows: list[list[str]] = []
+    for count, section in ours["scaling"].items():
+        new = best(section["new"])
+        row = [f"{int(count):,}", fmt_ns(new)]
+        for kind in ("literal", "regex"):
+            ns = best(section[f"new_{kind}_registrations"])
+            row += [fmt_ns(ns), f"{ns / new:.2f}x"]
         rows.append(row)
     return rows
 
@@ -473,6 +517,7 @@ def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, sec
     scaling_header = ["K", "seen name", "vs K=1", "new name", "vs K=11", "new / seen", "registering"]
     if "scaling" in seed_results:
         scaling_header += ["1.0.1 seen", "1.0.1 new", "1.0.1 registering"]
+    registration_header = ["K", "new name", "+ literal handler", "ratio", "+ regex handler", "ratio"]
     today = datetime.date.today().isoformat()
     parts = [
         "# Benchmark results",
@@ -500,6 +545,14 @@ def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, sec
         table(scaling_header, scaling_rows(ours["results"], seed_results)),
         "",
         "![Cost per event against registered patterns](patterns.png)",
+        "",
+        "## New names with registrations",
+        "",
+        "The new names above, with a handler registered and cancelled every 100 events, each time with a "
+        "pattern not used before: a literal name (`request::<i>`) or a regular expression "
+        "(`request::<i>::(.*)`). Ratios are to the new names without registrations, same K.",
+        "",
+        table(registration_header, registration_scaling_rows(ours["results"])),
         "",
         "## Machine",
         "",
@@ -539,8 +592,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         merge(peers, run_module(python, "peers", [], quick=quick))
         if seed_python:
             merge(seed, run_module(seed_python, "seed", ["queued", "scaling"], quick=quick))
-    print("==> cache, cooperative I/O, memory", file=sys.stderr, flush=True)
-    merge(ours, run_module(python, "ours", ["cache", "io", "memory"], quick=quick))
+    print("==> cache, registrations' memory, cooperative I/O, memory", file=sys.stderr, flush=True)
+    merge(ours, run_module(python, "ours", ["cache", "churn_memory", "io", "memory"], quick=quick))
     if seed_python:
         merge(seed, run_module(seed_python, "seed", ["io", "memory"], quick=quick))
     seconds = time.perf_counter() - started
