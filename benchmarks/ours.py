@@ -1,5 +1,5 @@
-"""Measures this package: queued and sync dispatch, pattern scaling, the cache bound, I/O, memory,
-and coroutine handlers.
+"""Measures this package: queued and sync dispatch, pattern scaling with seen and new names, the
+cache bound, registrations and what they leave, I/O, memory, and coroutine handlers.
 
 Run by ``benchmarks.run`` in ``.venv-bench``: ``python -m benchmarks.ours [--quick] [SECTION...]``.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 import sys
 import time
 import tracemalloc
@@ -22,19 +23,36 @@ from ._common import (
     COROUTINE_SLEEP_S,
     DRAIN_EVENTS,
     JSON,
+    MATCHING_PATTERN,
+    PATTERN_COUNTS,
+    Prebuilt,
     Settings,
     Tally,
     Timing,
     describe_environment,
     drain_seconds,
     emit,
+    names_batch,
+    names_timing,
+    new_names,
+    noise_patterns,
     ns_per_event,
     parse_args,
     progress,
+    seen_names,
 )
 
-PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
-"""How many non-matching patterns are registered besides the one that matches."""
+REGISTRATIONS_EVERY = 100
+"""In the measurements with registrations: a handler registered and cancelled every this many events."""
+
+REQUEST_PATTERNS: dict[str, Callable[[int], str]] = {
+    "literal": lambda i: f"request::{i}",
+    "regex": lambda i: f"request::{i}::(.*)",
+}
+"""The patterns of per-request handlers, each used once: a literal name, or a regular expression."""
+
+CHURN_REGISTRATIONS = 30_000
+"""How many distinct patterns the memory measurement registers and cancels, of each kind."""
 
 
 def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
@@ -42,10 +60,6 @@ def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
         tally.calls += 1
 
     return handler
-
-
-def _never_called(name: str, *args: object) -> None:
-    raise AssertionError(f"a pattern that should not match {name!r} did")
 
 
 def _drained_batches(name: str, handler: Callable[[str, int], object], settings: Settings) -> Timing:
@@ -93,26 +107,57 @@ def sync(settings: Settings) -> JSON:
     return ns_per_event(batch, settings).as_json(tally.calls)
 
 
+def _request_patterns(pattern: Callable[[int], str]) -> Prebuilt:
+    """The patterns one batch call registers and cancels, one per ``REGISTRATIONS_EVERY`` events."""
+    per_batch = BATCH // REGISTRATIONS_EVERY
+    return Prebuilt(lambda index: [pattern(index * per_batch + j) for j in range(per_batch)])
+
+
+def _registering_batch(
+    dispatcher: EventDispatcher, names: Prebuilt, patterns: Prebuilt, handler: Callable[[str, int], None]
+) -> Callable[[], None]:
+    """New names as ``names_batch`` dispatches them, a handler registered and cancelled before
+    each ``REGISTRATIONS_EVERY`` of them."""
+
+    def batch() -> None:
+        batch_names = names.take()
+        for j, pattern in enumerate(patterns.take()):
+            dispatcher.RegisterHandler(pattern, handler).cancel()
+            for i in range(j * REGISTRATIONS_EVERY, (j + 1) * REGISTRATIONS_EVERY):
+                dispatcher.Dispatch(batch_names[i], i)
+        dispatcher.ClearQueue()
+
+    return batch
+
+
 def scaling(settings: Settings) -> JSON:
-    """Queued dispatch + drain of a name seen before, with K non-matching regex patterns registered."""
+    """Queued dispatch + drain of names seen before and of new names, with K patterns registered
+    (one matches, K - 1 do not, in the same namespace); then new names with a handler registered
+    and cancelled every 100 events, its pattern a literal name or a regular expression."""
     results: JSON = {}
     for count in PATTERN_COUNTS:
         tally = Tally()
+        handler = _counting_handler(tally)  # the noise's too: a wrong match shows in the counts
         dispatcher = EventDispatcher()
         start = time.perf_counter()
-        for k in range(count):
-            dispatcher.RegisterHandler(f"noise::{k}::(.*)", _never_called)
-        dispatcher.RegisterHandler("bench::(.*)", _counting_handler(tally))
+        for pattern in noise_patterns(count):
+            dispatcher.RegisterHandler(pattern, handler)
+        dispatcher.RegisterHandler(MATCHING_PATTERN, handler)
         registration_s = time.perf_counter() - start
         progress(f"{count} patterns registered in {registration_s:.2f} s")
 
-        def batch(dispatcher: EventDispatcher = dispatcher) -> None:
-            for i in range(BATCH):
-                dispatcher.Dispatch("bench::one", i)
-            dispatcher.ClearQueue()
-
-        timing = ns_per_event(batch, settings)
-        results[str(count)] = {**timing.as_json(tally.calls), "registration_s": registration_s}
+        seen = seen_names(BATCH)
+        section: JSON = {
+            "registration_s": registration_s,
+            "seen": names_timing(names_batch(dispatcher, seen), tally, settings, [seen], warm=True),
+        }
+        new = new_names(BATCH)
+        section["new"] = names_timing(names_batch(dispatcher, new), tally, settings, [new])
+        for kind, request_pattern in REQUEST_PATTERNS.items():
+            new, patterns = new_names(BATCH), _request_patterns(request_pattern)
+            batch = _registering_batch(dispatcher, new, patterns, handler)
+            section[f"new_{kind}_registrations"] = names_timing(batch, tally, settings, [new, patterns])
+        results[str(count)] = section
         dispatcher.Reset()
     return results
 
@@ -122,15 +167,15 @@ def cache(settings: Settings) -> JSON:
     names = 10_000 if settings.quick else 100_000
     tally = Tally()
     dispatcher = EventDispatcher()
-    dispatcher.RegisterHandler(r"order::(\d+)::paid", _counting_handler(tally))
-    dispatcher.Dispatch("order::0::paid", 0)
+    dispatcher.RegisterHandler(MATCHING_PATTERN, _counting_handler(tally))
+    dispatcher.Dispatch("orders::0::paid", 0)
     dispatcher.ClearQueue()
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for start in range(1, names + 1, BATCH):
         for i in range(start, start + BATCH):
-            dispatcher.Dispatch(f"order::{i}::paid", i)
+            dispatcher.Dispatch(f"orders::{i}::paid", i)
         dispatcher.ClearQueue()
     gc.collect()
     after, peak = tracemalloc.get_traced_memory()
@@ -144,6 +189,40 @@ def cache(settings: Settings) -> JSON:
         "retained_bytes": after - before,
         "peak_bytes": peak - before,
     }
+
+
+def churn_memory(settings: Settings) -> JSON:
+    """What 30,000 register-and-cancel of distinct patterns leave allocated (``tracemalloc``, after
+    a collection), for literal names and for regular expressions.
+
+    ``re`` keeps the patterns it compiled last (512 on CPython 3.11) for any caller: the memory is
+    measured with that cache as it is, then once more after ``re.purge()``.
+    """
+    count = 3_000 if settings.quick else CHURN_REGISTRATIONS
+    dispatcher = EventDispatcher()
+    handler = _counting_handler(Tally())
+    results: JSON = {}
+    for kind, pattern in REQUEST_PATTERNS.items():
+        patterns = [pattern(i) for i in range(count)]
+        dispatcher.RegisterHandler(pattern(-1), handler).cancel()  # whatever a first one sets up
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for each in patterns:
+            dispatcher.RegisterHandler(each, handler).cancel()
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+        re.purge()
+        gc.collect()
+        retained_without_re_cache = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        results[kind] = {
+            "registrations": count,
+            "still_registered": len(dispatcher.registry),
+            "retained_bytes": retained,
+            "retained_bytes_without_re_cache": retained_without_re_cache,
+        }
+    return results
 
 
 def _time_to_drain(dispatcher: EventDispatcher, name: str, tally: Tally, settings: Settings) -> JSON:
@@ -240,6 +319,7 @@ SECTIONS: dict[str, Callable[[Settings], JSON]] = {
     "sync": sync,
     "scaling": scaling,
     "cache": cache,
+    "churn_memory": churn_memory,
     "io": io,
     "memory": memory,
     "coroutine": coroutine,

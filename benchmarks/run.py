@@ -8,8 +8,8 @@ moment of the machine does not favour one of them; each figure is the best sampl
 Ratios compare figures of this one run only.
 
 Writes ``benchmarks/results.md`` (the tables and the machine) and ``benchmarks/patterns.png``
-(cost per event against registered patterns); a ``--quick`` run writes nothing unless given
-``--output``.
+(cost per event of new and seen names against registered patterns); a ``--quick`` run writes
+nothing unless given ``--output``.
 """
 
 from __future__ import annotations
@@ -47,19 +47,30 @@ def run_module(python: str, module: str, sections: Sequence[str], *, quick: bool
     return result
 
 
+SAMPLED = ("samples", "samples_s", "dispatched", "handled")
+"""What a timed section's results of several rounds add up."""
+
+
 def merge(into: JSON, new: JSON) -> None:
     """Merge one module's results into ``into``: samples (in ns per event, or in seconds) of
-    repeated sections add up."""
+    repeated sections add up, nested ones too; other figures stay as the first round gave them."""
     into.setdefault("environment", new["environment"])
-    results: JSON = into.setdefault("results", {})
-    for section, value in new["results"].items():
-        previous = results.get(section)
+    _merge_sections(into.setdefault("results", {}), new["results"])
+
+
+def _merge_sections(into: JSON, new: JSON) -> None:
+    for name, value in new.items():
+        previous = into.get(name)
         if previous is None:
-            results[section] = value
-        else:
-            for key in ("samples", "samples_s", "dispatched", "handled"):
+            into[name] = value
+        elif not isinstance(value, dict):
+            continue
+        elif any(key in value for key in SAMPLED):
+            for key in SAMPLED:
                 if key in value:
                     previous[key] += value[key]
+        else:
+            _merge_sections(previous, value)
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -109,22 +120,20 @@ class Row:
 
 
 def check_handled(name: str, section: JSON, problems: list[str]) -> None:
-    """Note a measurement whose handler did not run once per dispatched event."""
-    if section["handled"] != section["dispatched"]:
+    """Note each measurement in ``section`` (or nested in it) whose handlers did not run once per
+    dispatched event."""
+    if "dispatched" in section and section["handled"] != section["dispatched"]:
         problems.append(f"{name}: {section['dispatched']} events dispatched but {section['handled']} handled")
+    for key, value in section.items():
+        if isinstance(value, dict):
+            check_handled(f"{name} {key}", value, problems)
 
 
 def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[Row]:
     """The main table: each measurement of this package against its peer, with the goal."""
     rows: list[Row] = []
-    for name, section in [
-        *(("this package " + k, v) for k, v in ours.items() if k != "scaling"),
-        *(("peer " + k, v) for k, v in peers.items()),
-        *(("1.0.1 " + k, v) for k, v in seed.items() if k != "scaling"),
-        *((f"this package with {k} patterns", v) for k, v in ours["scaling"].items()),
-        *((f"1.0.1 with {k} patterns", v) for k, v in seed.get("scaling", {}).items()),
-    ]:
-        check_handled(name, section, problems)
+    for name, results in [("this package", ours), ("peer", peers), ("1.0.1", seed)]:
+        check_handled(name, results, problems)
 
     queued, signal, floor = best(ours["queued"]), best(peers["signal"]), best(peers["floor"])
     rows.append(
@@ -153,12 +162,12 @@ def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[
             )
         )
 
-    scaling = ours["scaling"]
-    low, high = best(scaling["1"]), best(scaling["10000"])
+    scaling, seed_scaling = ours["scaling"], seed.get("scaling", {})
+    low, high = best(scaling["1"]["seen"]), best(scaling["10000"]["seen"])
     rows.append(
         Row(
             "2",
-            "Queued dispatch of a seen name, 10,000 non-matching patterns registered",
+            "Queued dispatch of a seen name, 10,000 patterns registered (9,999 that do not match)",
             fmt_ns(high),
             f"this package, 1 pattern: {fmt_ns(low)}",
             f"{high / low:.2f}x",
@@ -166,15 +175,26 @@ def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[
             high / low <= 1.5,
         )
     )
-    if "scaling" in seed:
-        seed_high = best(seed["scaling"]["10000"])
+    rows.append(
+        Row(
+            "2",
+            "… against Django `Signal.send` (row 1)",
+            "",
+            fmt_ns(signal),
+            f"{high / signal:.2f}x",
+            "≤ 0.6x",
+            high / signal <= 0.6,
+        )
+    )
+    if seed_scaling:
+        seed_high = best(seed_scaling["10000"]["seen"])
         rows.append(Row("2", "… against 1.0.1 with 10,000 patterns", "", fmt_ns(seed_high), f"{high / seed_high:.4f}x"))
     cache = ours["cache"]
     rows.append(
         Row(
             "2",
-            f"Resolution cache after {cache['names']:,} distinct names (`order::<id>::paid`)",
-            f"{cache['cached_names']:,} names cached (bound {cache['cache_size']:,}), "
+            f"Resolution cache after {cache['names']:,} distinct names (`orders::<id>::paid`)",
+            f"{cache['cached_names']:,} names cached over two generations (bound {cache['cache_size']:,}), "
             f"{fmt_bytes(cache['retained_bytes'])} retained",
             "",
             "",
@@ -267,19 +287,109 @@ def main_rows(ours: JSON, peers: JSON, seed: JSON, problems: list[str]) -> list[
                 f"{io_s / pyee_io_s:.2f}x",
             )
         )
+    return [*rows, *new_name_rows(scaling, seed_scaling), *registration_rows(scaling, ours["churn_memory"])]
+
+
+def new_name_rows(scaling: JSON, seed_scaling: JSON) -> list[Row]:
+    """Row 8: new names against registered patterns, against seen names and against 1.0.1."""
+    low, high = best(scaling["11"]["new"]), best(scaling["10000"]["new"])
+    # The goal against seen names holds at each K: the worst one is the row's.
+    ratios = {int(count): best(section["new"]) / best(section["seen"]) for count, section in scaling.items()}
+    worst = max(ratios, key=lambda count: ratios[count])
+    rows = [
+        Row(
+            "8",
+            "Queued dispatch of a new name (an id never dispatched before), 10,000 patterns registered",
+            fmt_ns(high),
+            f"this package, 11 patterns: {fmt_ns(low)}",
+            f"{high / low:.2f}x",
+            "≤ 2x",
+            high / low <= 2,
+        ),
+        Row(
+            "8",
+            f"… against a seen name with as many patterns (the highest ratio, at K = {worst:,})",
+            "",
+            f"{fmt_ns(best(scaling[str(worst)]['new']))} against {fmt_ns(best(scaling[str(worst)]['seen']))}",
+            f"{ratios[worst]:.2f}x",
+            "≤ 3x",
+            ratios[worst] <= 3,
+        ),
+    ]
+    if seed_scaling:
+        seed_high = best(seed_scaling["10000"]["new"])
+        rows.append(
+            Row("8", "… against 1.0.1, new names, 10,000 patterns", "", fmt_ns(seed_high), f"{high / seed_high:.4f}x")
+        )
+    return rows
+
+
+def registration_rows(scaling: JSON, churn: JSON) -> list[Row]:
+    """Rows 9 and 10: new names with a handler registered and cancelled every 100 events, and the
+    memory that register-and-cancel leaves."""
+    without = best(scaling["10000"]["new"])
+    rows: list[Row] = []
+    for kind, measurement in [
+        (
+            "literal",
+            "New names, 10,000 patterns, a literal handler (`request::<i>`) registered and cancelled every 100 events",
+        ),
+        ("regex", "… a regex handler (`request::<i>::(.*)`) instead"),
+    ]:
+        ns = best(scaling["10000"][f"new_{kind}_registrations"])
+        rows.append(Row("9", measurement, fmt_ns(ns), f"no registrations: {fmt_ns(without)}", f"{ns / without:.2f}x"))
+    for kind, pattern in [("regex", "`request::<i>::(.*)`"), ("literal", "`request::<i>`")]:
+        memory = churn[kind]
+        retained = memory["retained_bytes"]
+        rows.append(
+            Row(
+                "10",
+                f"Memory kept after {memory['registrations']:,} register-and-cancel of distinct patterns ({pattern})",
+                f"{fmt_bytes(retained)} ({fmt_bytes(memory['retained_bytes_without_re_cache'])} after `re.purge()`)",
+                "1.0.1 cannot cancel",
+                "",
+                "≤ 2 MB",
+                retained <= 2_000_000 and memory["still_registered"] == 0,
+            )
+        )
     return rows
 
 
 def scaling_rows(ours: JSON, seed: JSON) -> list[list[str]]:
-    """The pattern-scaling table: cost per event and registration time for each K."""
+    """The pattern-scaling table: cost per event of seen and new names, and registration time, for each K."""
     rows: list[list[str]] = []
-    base = best(ours["scaling"]["1"])
+    seen_base, new_base = best(ours["scaling"]["1"]["seen"]), best(ours["scaling"]["11"]["new"])
     for count, section in ours["scaling"].items():
-        ns = best(section)
-        row = [f"{int(count):,}", fmt_ns(ns), f"{ns / base:.2f}x", f"{section['registration_s']:.2f} s"]
+        seen, new = best(section["seen"]), best(section["new"])
+        row = [
+            f"{int(count):,}",
+            fmt_ns(seen),
+            f"{seen / seen_base:.2f}x",
+            fmt_ns(new),
+            f"{new / new_base:.2f}x",
+            f"{new / seen:.2f}x",
+            f"{section['registration_s']:.2f} s",
+        ]
         if "scaling" in seed:
             seed_section = seed["scaling"][count]
-            row += [fmt_ns(best(seed_section)), f"{seed_section['registration_s']:.2f} s"]
+            row += [
+                fmt_ns(best(seed_section["seen"])),
+                fmt_ns(best(seed_section["new"])),
+                f"{seed_section['registration_s']:.2f} s",
+            ]
+        rows.append(row)
+    return rows
+
+
+def registration_scaling_rows(ours: JSON) -> list[list[str]]:
+    """New names with a handler registered and cancelled every 100 events, for each K."""
+    rows: list[list[str]] = []
+    for count, section in ours["scaling"].items():
+        new = best(section["new"])
+        row = [f"{int(count):,}", fmt_ns(new)]
+        for kind in ("literal", "regex"):
+            ns = best(section[f"new_{kind}_registrations"])
+            row += [fmt_ns(ns), f"{ns / new:.2f}x"]
         rows.append(row)
     return rows
 
@@ -345,6 +455,10 @@ def machine_lines(ours_env: JSON, peers_env: JSON, seed_env: JSON | None) -> lis
 # -- the plot --------------------------------------------------------------------------------
 
 
+LabelPlace = tuple[int, int, str]
+"""Where a point's figure goes on the plot: an offset in points (x, y) and a horizontal alignment."""
+
+
 def plot(ours: JSON, seed: JSON, path: Path) -> None:
     """Plot the cost per event against the number of registered patterns, log-log."""
     import matplotlib
@@ -352,29 +466,39 @@ def plot(ours: JSON, seed: JSON, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
-    # Labels go above the 1.0.1 line and below this package's, which runs underneath it.
-    series: list[tuple[str, JSON, str, int]] = [
-        ("django-event-system (this package)", ours["scaling"], "tab:blue", -14)
+    figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
+    # (label, results, which names, colour, line style, where each point's figure goes, or None
+    # where it would sit on another line's). This package's new names and 1.0.1's meet at a few
+    # patterns: 1.0.1's figures go below and right of its line.
+    series: list[tuple[str, JSON, str, str, str, LabelPlace | None]] = [
+        ("this package, new names", ours["scaling"], "new", "tab:blue", "-", (0, 8, "center")),
+        ("this package, seen names", ours["scaling"], "seen", "tab:blue", "--", (0, -14, "center")),
     ]
     if "scaling" in seed:
-        series.append(("django-event-system 1.0.1", seed["scaling"], "tab:red", 8))
-    for label, scaling, colour, offset in series:
+        series += [
+            ("1.0.1, new names", seed["scaling"], "new", "tab:red", "-", (7, -12, "left")),
+            ("1.0.1, seen names (nothing cached: as new ones)", seed["scaling"], "seen", "tab:red", "--", None),
+        ]
+    for label, scaling, names, colour, style, place in series:
         counts = [int(count) for count in scaling]
-        costs = [best(section) for section in scaling.values()]
-        axes.plot(counts, costs, marker="o", color=colour, label=label, linewidth=2)
+        costs = [best(section[names]) for section in scaling.values()]
+        marker = "o" if names == "new" else "s"
+        axes.plot(counts, costs, marker=marker, color=colour, linestyle=style, label=label, linewidth=2)
+        if place is None:
+            continue
+        dx, dy, align = place
         for count, cost in zip(counts, costs, strict=True):
             axes.annotate(
-                fmt_ns(cost), (count, cost), textcoords="offset points", xytext=(0, offset), ha="center", fontsize=8
+                fmt_ns(cost), (count, cost), textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8
             )
     axes.set_xscale("log")
     axes.set_yscale("log")
     low, high = axes.get_ylim()
     axes.set_ylim(low / 2, high * 2)  # room for the labels
     axes.set_xlim(0.5, 20_000)
-    axes.set_xlabel("registered patterns that do not match (plus the one that does)")
+    axes.set_xlabel("registered patterns (one matches the names, the others do not)")
     axes.set_ylabel("queued dispatch + drain, ns per event (lower is better)")
-    axes.set_title("Cost of dispatching a name seen before, against registered patterns")
+    axes.set_title("Cost of dispatching a new name and a seen one, against registered patterns")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="upper left")
     figure.tight_layout()
@@ -390,9 +514,10 @@ def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, sec
     problems: list[str] = []
     rows = main_rows(ours["results"], peers["results"], seed.get("results", {}), problems)
     seed_results = seed.get("results", {})
-    scaling_header = ["K", "this package", "vs K=1", "registering"]
+    scaling_header = ["K", "seen name", "vs K=1", "new name", "vs K=11", "new / seen", "registering"]
     if "scaling" in seed_results:
-        scaling_header += ["1.0.1", "1.0.1 registering"]
+        scaling_header += ["1.0.1 seen", "1.0.1 new", "1.0.1 registering"]
+    registration_header = ["K", "new name", "+ literal handler", "ratio", "+ regex handler", "ratio"]
     today = datetime.date.today().isoformat()
     parts = [
         "# Benchmark results",
@@ -410,13 +535,24 @@ def report(ours: JSON, peers: JSON, seed: JSON, *, quick: bool, rounds: int, sec
         "",
         "## Cost per event against registered patterns",
         "",
-        "K regular expressions that do not match (`noise::<k>::(.*)`) are registered besides the one that "
-        "does (`bench::(.*)`); the name dispatched has been seen before. Cost per event of queued "
-        "dispatch + drain; registering is the time to register the K + 1 patterns.",
+        "K patterns are registered: `orders::\\d+::paid`, which every name dispatched matches, and K - 1 "
+        "in the same namespace that match none (`orders::<n>::(shipped|refunded)` for n from 0 to K - 2). "
+        "Cost per event of queued dispatch + drain, names built before they are timed: a seen name is one "
+        "of 1,000 (`orders::1000000::paid` to `orders::1000999::paid`) dispatched again and again, a new "
+        "name has an id never dispatched before (from `orders::2000000::paid` on); registering is the "
+        "time to register the K patterns.",
         "",
         table(scaling_header, scaling_rows(ours["results"], seed_results)),
         "",
         "![Cost per event against registered patterns](patterns.png)",
+        "",
+        "## New names with registrations",
+        "",
+        "The new names above, with a handler registered and cancelled every 100 events, each time with a "
+        "pattern not used before: a literal name (`request::<i>`) or a regular expression "
+        "(`request::<i>::(.*)`). Ratios are to the new names without registrations, same K.",
+        "",
+        table(registration_header, registration_scaling_rows(ours["results"])),
         "",
         "## Machine",
         "",
@@ -446,16 +582,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed: JSON = {}
     python = sys.executable
     for round_number in range(1, rounds + 1):
-        print(f"==> round {round_number} of {rounds}: per-event costs, coroutine handlers", file=sys.stderr, flush=True)
+        print(
+            f"==> round {round_number} of {rounds}: per-event costs, patterns, coroutine handlers",
+            file=sys.stderr,
+            flush=True,
+        )
         coroutines = ["coroutine", "coroutine_io", "coroutine_io_pool1000"]  # after the others, as pyee's
-        merge(ours, run_module(python, "ours", ["queued", "sync", *coroutines], quick=quick))
+        merge(ours, run_module(python, "ours", ["queued", "sync", "scaling", *coroutines], quick=quick))
         merge(peers, run_module(python, "peers", [], quick=quick))
         if seed_python:
-            merge(seed, run_module(seed_python, "seed", ["queued"], quick=quick))
-    print("==> patterns, cache, cooperative I/O, memory", file=sys.stderr, flush=True)
-    merge(ours, run_module(python, "ours", ["scaling", "cache", "io", "memory"], quick=quick))
+            merge(seed, run_module(seed_python, "seed", ["queued", "scaling"], quick=quick))
+    print("==> cache, registrations' memory, cooperative I/O, memory", file=sys.stderr, flush=True)
+    merge(ours, run_module(python, "ours", ["cache", "churn_memory", "io", "memory"], quick=quick))
     if seed_python:
-        merge(seed, run_module(seed_python, "seed", ["scaling", "io", "memory"], quick=quick))
+        merge(seed, run_module(seed_python, "seed", ["io", "memory"], quick=quick))
     seconds = time.perf_counter() - started
 
     markdown, problems = report(ours, peers, seed, quick=quick, rounds=rounds, seconds=seconds)

@@ -21,11 +21,26 @@ from typing import Any
 import gevent
 from events import Dispatcher as _Dispatcher
 
-from ._common import BATCH, JSON, Settings, Tally, describe_environment, emit, ns_per_event, parse_args, progress
+from ._common import (
+    BATCH,
+    JSON,
+    MATCHING_PATTERN,
+    PATTERN_COUNTS,
+    Settings,
+    Tally,
+    describe_environment,
+    emit,
+    names_batch,
+    names_timing,
+    new_names,
+    noise_patterns,
+    ns_per_event,
+    parse_args,
+    progress,
+    seen_names,
+)
 
 Dispatcher: Any = _Dispatcher  # untyped
-
-PATTERN_COUNTS = (1, 10, 100, 1000, 10_000)
 
 
 def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
@@ -33,10 +48,6 @@ def _counting_handler(tally: Tally) -> Callable[[str, int], None]:
         tally.calls += 1
 
     return handler
-
-
-def _never_called(name: str, *args: object) -> None:
-    raise AssertionError(f"a pattern that should not match {name!r} did")
 
 
 def _wait_until_handled(tally: Tally, expected: int, timeout: float) -> None:
@@ -65,30 +76,32 @@ def queued(settings: Settings) -> JSON:
 
 
 def scaling(settings: Settings) -> JSON:
-    """Queued dispatch + drain with K non-matching regex patterns registered besides the matching one.
+    """Queued dispatch + drain of names seen before and of new names, with K patterns registered
+    (one matches, K - 1 do not, in the same namespace), as this package's ``scaling`` does.
 
     Every event is matched against every pattern, so the batches shrink as K grows to keep the
-    run short; the cost per event is what is compared.
+    run short; the cost per event is what is compared. 1.0.1 keeps nothing per name: a seen name
+    costs what a new one does. It cannot cancel a registration, so there is no measurement with
+    registrations and cancellations.
     """
     results: JSON = {}
     for count in PATTERN_COUNTS:
         Dispatcher.Reset()
         tally = Tally()
+        handler = _counting_handler(tally)  # the noise's too: a wrong match shows in the counts
         start = time.perf_counter()
-        for k in range(count):
-            Dispatcher.RegisterHandler(f"noise::{k}::(.*)", _never_called)
-        Dispatcher.RegisterHandler("bench::(.*)", _counting_handler(tally))
+        for pattern in noise_patterns(count):
+            Dispatcher.RegisterHandler(pattern, handler)
+        Dispatcher.RegisterHandler(MATCHING_PATTERN, handler)
         registration_s = time.perf_counter() - start
         events = max(10, min(BATCH, 100_000 // count))
         progress(f"{count} patterns registered in {registration_s:.2f} s; batches of {events} events")
 
-        def batch(events: int = events) -> None:
-            for i in range(events):
-                Dispatcher.Dispatch("bench::one", i)
-            Dispatcher.ClearQueue()
-
-        timing = ns_per_event(batch, settings, events_per_batch=events)
-        results[str(count)] = {**timing.as_json(tally.calls), "registration_s": registration_s, "batch": events}
+        section: JSON = {"registration_s": registration_s, "batch": events}
+        for label, names, warm in [("seen", seen_names(events), True), ("new", new_names(events), False)]:
+            batch = names_batch(Dispatcher, names)
+            section[label] = names_timing(batch, tally, settings, [names], events_per_batch=events, warm=warm)
+        results[str(count)] = section
     Dispatcher.Reset()
     return results
 
