@@ -466,8 +466,14 @@ def test_a_new_name_is_tried_against_the_patterns_that_can_match_it_only() -> No
         registry.register(f"orders::{number}::(shipped|refunded)", recorder([], "noise"))
     registry.register(r"orders::\d+::paid", recorder([], "paid"))
     registry.register(".*::audit", recorder([], "audit"))
+    flat_calls: list[tuple[str, str]] = []
+    registry.register(r"ExampleEvent\d+", recorder(flat_calls, "flat"))  # a prefix without a namespace
     candidates = {entry.registration.pattern for entry in registry._index.candidates("orders::42::paid")}
     assert candidates == {"orders::42::(shipped|refunded)", r"orders::\d+::paid", ".*::audit"}
+    flat = {entry.registration.pattern for entry in registry._index.candidates("ExampleEvent7")}
+    assert flat == {r"ExampleEvent\d+", ".*::audit"}
+    run(registry, "ExampleEvent7")
+    assert flat_calls == [("flat", "ExampleEvent7")]
 
 
 def test_compiled_patterns_are_kept_only_while_registered() -> None:
@@ -477,8 +483,10 @@ def test_compiled_patterns_are_kept_only_while_registered() -> None:
     for number in range(30_000):
         registry.register(f"temporary::{number}::(a|b)", recorder([], "t")).cancel()
     assert list(registry._compiled) == [r"kept::\d+"]
+    assert list(registry._index.root.children) == ["kept"]  # the namespaces left empty are gone
     kept.cancel()
     assert registry._compiled == {}
+    assert registry._index.root.children == {}
 
 
 def test_cache_is_invalidated_on_cancellation() -> None:

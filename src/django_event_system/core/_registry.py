@@ -10,10 +10,10 @@ registration order.
   older one and the oldest is dropped, in constant time. A registration or cancellation drops
   only the names its pattern matches (a literal pattern: that one name).
 - **New names** try only the patterns that can match them: each regex pattern is indexed by its
-  literal prefix (``orders::`` for ``orders::\d+::paid``), and a name is tried against the
-  patterns whose prefix it starts with, plus those without one (starting with a regex
-  construct, or case-insensitive). With prefixes of a few distinct lengths, a new name costs a
-  few dictionary look-ups and the ``fullmatch`` of its candidates, however many patterns there are.
+  literal prefix (``orders::`` for ``orders::\d+::paid``), filed by ``::`` namespaces (see
+  ``_PrefixIndex``); patterns without one (starting with a regex construct, or
+  case-insensitive) are tried for every name. A new name costs a dictionary look-up per
+  namespace it has and the ``fullmatch`` of its candidates, however many patterns there are.
 - **Compiled patterns** are kept only as long as a registration uses them.
 
 Reads take no lock. Registration updates the entries and the index, bumps the version, then
@@ -183,11 +183,34 @@ class _Entry:
     registration: Registration
     regex: re.Pattern[str] | None  # None for a literal pattern
     sort_key: tuple[int, int]  # (-priority, seq): the order handlers run in
-    prefix: str = ""  # for a regex: the literal text every name it matches starts with
+    prefix: str  # for a regex: the literal text every name it matches starts with
+    callback: Handler  # what a resolution calls: the registration's callback
+    fullmatch: Callable[[str], object]  # the regex's fullmatch; for a literal, equality
+
+
+class _Node:
+    """A node of the namespace trie: the entries whose prefix ends in this namespace, and the deeper ones."""
+
+    __slots__ = ("children", "entries")
+
+    def __init__(self) -> None:
+        self.entries: tuple[_Entry, ...] = ()
+        self.children: dict[str, _Node] = {}
+
+
+_SEPARATOR = "::"
 
 
 class _PrefixIndex:
-    """The regex entries by literal prefix: ``candidates(name)`` are those that may match ``name``.
+    """The regex entries by literal prefix: ``matching(name)`` tries only those that may match ``name``.
+
+    Event names are namespaced with ``::``, and so are most prefixes (``orders::`` for
+    ``orders::\\d+::paid``, ``orders::42::`` for ``orders::42::(shipped|refunded)``). A prefix is
+    filed in a trie of namespaces under its last ``::``; a name walks the trie along its own
+    namespaces, one dictionary look-up each, and the entries it meets are tried (an entry whose
+    prefix goes on past its namespace, like ``orders::4`` for ``orders::4\\d*``, may still fail:
+    ``fullmatch`` decides). Prefixes without ``::`` are filed by length (a look-up per distinct
+    length), and patterns without a prefix are tried for every name.
 
     Mutated under the registry's lock; read without it. Every value is an immutable tuple that
     is replaced, never changed, so a reader sees a bucket either before or after a change.
@@ -195,6 +218,7 @@ class _PrefixIndex:
 
     def __init__(self) -> None:
         self.unprefixed: tuple[_Entry, ...] = ()
+        self.root = _Node()
         self.by_length: dict[int, dict[str, tuple[_Entry, ...]]] = {}
         # (length, buckets) by increasing length: what a look-up walks.
         self.levels: tuple[tuple[int, dict[str, tuple[_Entry, ...]]], ...] = ()
@@ -202,10 +226,25 @@ class _PrefixIndex:
     def _relevel(self) -> None:
         self.levels = tuple(sorted(self.by_length.items(), key=lambda level: level[0]))
 
+    @staticmethod
+    def _namespaces(prefix: str) -> list[str] | None:
+        end = prefix.rfind(_SEPARATOR)
+        return None if end < 0 else prefix[:end].split(_SEPARATOR)
+
     def add(self, entry: _Entry) -> None:
         prefix = entry.prefix
         if not prefix:
             self.unprefixed = (*self.unprefixed, entry)
+            return
+        namespaces = self._namespaces(prefix)
+        if namespaces is not None:
+            node = self.root
+            for namespace in namespaces:
+                child = node.children.get(namespace)
+                if child is None:
+                    child = node.children[namespace] = _Node()
+                node = child
+            node.entries = (*node.entries, entry)
             return
         buckets = self.by_length.get(len(prefix))
         if buckets is None:
@@ -218,6 +257,22 @@ class _PrefixIndex:
         if not prefix:
             self.unprefixed = tuple(e for e in self.unprefixed if e is not entry)
             return
+        namespaces = self._namespaces(prefix)
+        if namespaces is not None:
+            path = [self.root]
+            for namespace in namespaces:
+                child = path[-1].children.get(namespace)
+                if child is None:
+                    return
+                path.append(child)
+            path[-1].entries = tuple(e for e in path[-1].entries if e is not entry)
+            # Drop the nodes left empty, deepest first, so that churn leaves nothing behind.
+            for depth in range(len(namespaces), 0, -1):
+                node = path[depth]
+                if node.entries or node.children:
+                    break
+                del path[depth - 1].children[namespaces[depth - 1]]
+            return
         buckets = self.by_length.get(len(prefix), {})
         remaining = tuple(e for e in buckets.get(prefix, ()) if e is not entry)
         if remaining:
@@ -228,15 +283,46 @@ class _PrefixIndex:
                 del self.by_length[len(prefix)]
                 self._relevel()
 
+    def matching(self, name: str) -> list[_Entry]:
+        """The entries whose pattern fully matches ``name``, tried only among those that may."""
+        unprefixed = self.unprefixed
+        matched = [entry for entry in unprefixed if entry.fullmatch(name)] if unprefixed else []
+        children = self.root.children
+        if children:
+            # Every segment, the last too: a node met that the name does not really reach
+            # (``orders::42`` at ``orders::42::``) only costs its entries a failed fullmatch.
+            for namespace in name.split(_SEPARATOR):
+                node = children.get(namespace)
+                if node is None:
+                    break
+                for entry in node.entries:
+                    if entry.fullmatch(name):
+                        matched.append(entry)
+                children = node.children
+        if self.levels:
+            size = len(name)
+            for length, buckets in self.levels:
+                if length > size:
+                    break
+                bucket = buckets.get(name[:length])
+                if bucket is not None:
+                    matched.extend(entry for entry in bucket if entry.fullmatch(name))
+        return matched
+
     def candidates(self, name: str) -> list[_Entry]:
+        """The entries :meth:`matching` would try for ``name`` (for inspection and tests)."""
         found = list(self.unprefixed)
+        node = self.root
+        for namespace in name.split(_SEPARATOR):
+            child = node.children.get(namespace)
+            if child is None:
+                break
+            node = child
+            found.extend(node.entries)
         size = len(name)
         for length, buckets in self.levels:
-            if length > size:
-                break
-            bucket = buckets.get(name[:length])
-            if bucket:
-                found.extend(bucket)
+            if length <= size:
+                found.extend(buckets.get(name[:length], ()))
         return found
 
 
@@ -304,10 +390,18 @@ class PatternRegistry:
         seq = next(self._seq)
         registration = Registration(self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq)
         registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
-        entry = _Entry(registration, regex, (-priority, seq), "" if regex is None else literal_prefix(pattern))
+        prefix = pattern if regex is None else literal_prefix(pattern)
+        entry = _Entry(
+            registration,
+            regex,
+            (-priority, seq),
+            prefix,
+            registration._callback,
+            pattern.__eq__ if regex is None else regex.fullmatch,
+        )
         with self._lock:
             self._add(entry)
-            self._changed(pattern, regex)
+            self._changed(entry)
         return registration
 
     def _add(self, entry: _Entry) -> None:
@@ -324,14 +418,16 @@ class PatternRegistry:
             _, users = self._compiled.get(pattern, (regex, 0))
             self._compiled[pattern] = (regex, users + 1)
 
-    def _changed(self, pattern: str, regex: re.Pattern[str] | None) -> None:
-        """Bump the version, then forget the cached names that ``pattern`` matches (under the lock)."""
+    def _changed(self, entry: _Entry) -> None:
+        """Bump the version, then forget the cached names that the entry's pattern matches (under the lock)."""
         self.version += 1
+        regex, prefix = entry.regex, entry.prefix
         for cache in (self._cache, self._older):
             if regex is None:
-                cache.pop(pattern, None)
+                cache.pop(prefix, None)  # a literal pattern is its own prefix: that one name
             else:
-                for name in [name for name in list(cache) if regex.fullmatch(name)]:
+                stale = [name for name in list(cache) if name.startswith(prefix) and regex.fullmatch(name)]
+                for name in stale:
                     cache.pop(name, None)
 
     def _compile(self, pattern: str) -> re.Pattern[str] | None:
@@ -406,19 +502,22 @@ class PatternRegistry:
                 else:
                     del updated[pattern]
                 self._literal_entries = updated
-                self._changed(pattern, None)
+                self._changed(next(e for e in literal if e.registration is registration))
                 return
-            entry = next((e for e in self._regex_entries if e.registration is registration), None)
-            if entry is None:
+            entries = self._regex_entries
+            # Sorted by (-priority, seq), which the registration carries: found by bisection.
+            at = bisect.bisect_left(entries, (-registration.priority, registration.seq), key=_sort_key)
+            if at == len(entries) or entries[at].registration is not registration:
                 return
-            self._regex_entries = tuple(e for e in self._regex_entries if e is not entry)
+            entry = entries[at]
+            self._regex_entries = entries[:at] + entries[at + 1 :]
             self._index.remove(entry)
             regex, users = self._compiled[pattern]
             if users > 1:
                 self._compiled[pattern] = (regex, users - 1)
             else:
                 del self._compiled[pattern]
-            self._changed(pattern, regex)
+            self._changed(entry)
 
     def _reset(self, regex_entries: tuple[_Entry, ...], literal_entries: dict[str, tuple[_Entry, ...]]) -> None:
         """Make these the registrations, rebuilding the index and dropping the cache (under the lock)."""
@@ -477,7 +576,7 @@ class PatternRegistry:
         callbacks = self._older.get(name)
         version = self.version
         if callbacks is None:
-            callbacks = tuple([entry.registration._callback for entry in self._match(name)])
+            callbacks = tuple([entry.callback for entry in self._match(name)])
         cache = self._cache
         if len(cache) >= self._generation_size:
             # The newer generation is full: it becomes the older one, and the oldest is dropped.
@@ -495,8 +594,7 @@ class PatternRegistry:
 
     def _match(self, name: str) -> list[_Entry]:
         literal = self._literal_entries.get(name, ())
-        # Only regex entries are indexed: each has its compiled pattern.
-        matched = [entry for entry in self._index.candidates(name) if entry.regex.fullmatch(name)]  # type: ignore[union-attr]
+        matched = self._index.matching(name)
         if not matched:
             return list(literal)
         if len(matched) == 1 and not literal:
