@@ -16,6 +16,12 @@ Holding messages back: an adapter may install a *hold provider* (the Django adap
 transactions). At dispatch it returns a :class:`HeldMessages` when the messages of this event
 must wait (the transaction is still open), else ``None``; the QueuedHandlers then add their
 messages to it, and it sends them on :meth:`HeldMessages.release` (commit) or never (rollback).
+
+The outbox: an adapter may install an :class:`Outbox` (the Django adapter does: a table written
+in the dispatching code's transaction). The messages of the queued handlers that use it are
+encoded at dispatch, in the dispatching code's stack, and written there with
+:meth:`Outbox.write`; a relay publishes them later. When such a handler's turn comes in the
+queue, there is nothing left to send.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._errors import EnqueueError, InvalidHandlerError, TransportError
 from ._event import Event
+from ._mocking import swallowed
 from ._registry import Handler, Registration, _is_int, describe_handler
 from ._serialization import encode_event, encode_value, event_classes
 from ._transport import Message, Transport
@@ -78,6 +85,11 @@ class Queued:
     :param key: the name that identifies the handler across processes; by default its
         ``module:qualname``.
     :param queue: the name of the queue to send to, for transports that route by queue.
+    :param outbox: ``True``: the message is written to the installed :class:`Outbox` when the
+        event is dispatched (with Django: in the dispatching code's transaction) and a relay
+        publishes it; the worker runs the handler once per event, even if the message comes
+        twice. ``False``: sent through the transport. ``None`` (the default): as the outbox
+        says (with Django, ``DJANGO_EVENT_SYSTEM["QUEUED"]["OUTBOX"]``).
     """
 
     max_retries: int = 3
@@ -86,6 +98,7 @@ class Queued:
     failed: Callable[[Any, Exception], object] | None = None
     key: str | None = None
     queue: str | None = None
+    outbox: bool | None = None
 
     def __post_init__(self) -> None:
         if not _is_int(self.max_retries) or self.max_retries < 0:
@@ -100,6 +113,8 @@ class Queued:
             text = getattr(self, name)
             if text is not None and (not isinstance(text, str) or not text):
                 raise ValueError(f"{name} must be a non-empty str or None, not {text!r}")
+        if self.outbox is not None and not isinstance(self.outbox, bool):
+            raise ValueError(f"outbox must be True, False or None, not {self.outbox!r}")
 
     def delay_for(self, attempt: int) -> float:
         """The seconds to wait before trying again after the ``attempt``-th failure (0-based)."""
@@ -129,10 +144,25 @@ to store the message in an outbox and send it later; if the callable raises, ``E
 is raised as with ``"raise"``."""
 
 
+class Outbox(Protocol):
+    """Where the messages of outbox handlers are written at dispatch (see :func:`set_outbox`)."""
+
+    @property
+    def default(self) -> bool:
+        """Whether queued handlers that do not say (``Queued(outbox=None)``) use the outbox."""
+
+    def write(self, messages: list[Message]) -> None:
+        """Store ``messages`` durably, with the data of the dispatching code (its transaction).
+
+        Called in the dispatching code's stack; what it raises reaches the caller of ``Dispatch``.
+        """
+
+
 class _Config:
     transport: Transport | None = None
     on_enqueue_error: EnqueueErrorPolicy = "raise"
     hold_provider: Callable[[str], HeldMessages | None] | None = None
+    outbox: Outbox | None = None
 
 
 _config = _Config()
@@ -176,10 +206,21 @@ def using_transport(
 def send(message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
     """Hand ``message`` to the configured transport, applying the enqueue error policy on failure.
 
+    The message of a handler that uses the outbox was written there when its event was
+    dispatched: nothing is sent here, and the relay publishes it.
+
     :raises EnqueueError: the message could not be sent and the policy is ``"raise"``.
     """
     transport = _config.transport
+    stub = _handlers.get(message.handler)
     try:
+        if stub is not None and stub.uses_outbox:
+            if _config.outbox is not None:
+                return
+            raise TransportError(
+                f"the queued handler {message.handler} uses the outbox, but no outbox is installed "
+                "(with Django, add 'django_event_system' to INSTALLED_APPS and migrate)"
+            )
         if transport is None:
             raise TransportError(
                 "no transport is configured for queued handlers: call configure_transport() "
@@ -269,9 +310,59 @@ def set_hold_provider(
     ``None`` removes it. Returns the provider it replaces."""
     previous = _config.hold_provider
     _config.hold_provider = provider
-    for dispatcher in list(_queued_dispatchers):
-        _HoldInterceptor.install(dispatcher, provider is not None)
+    _install_interceptors()
     return previous
+
+
+def set_outbox(outbox: Outbox | None) -> Outbox | None:
+    """Install the :class:`Outbox` that outbox handlers write to at dispatch; ``None`` removes it.
+
+    Returns the outbox it replaces. The Django app installs one when it is ready.
+    """
+    previous = _config.outbox
+    _config.outbox = outbox
+    _install_interceptors()
+    return previous
+
+
+def current_outbox() -> Outbox | None:
+    """The installed :class:`Outbox`, if any."""
+    return _config.outbox
+
+
+def _install_interceptors() -> None:
+    enabled = _config.hold_provider is not None or _config.outbox is not None
+    for dispatcher in list(_queued_dispatchers):
+        _HoldInterceptor.install(dispatcher, enabled)
+
+
+def outbox_message(message: Message) -> Message:
+    """``message`` marked as an outbox message, which the worker runs once per event and handler."""
+    # The body is always a JSON object: the mark is its first member.
+    body = '{"outbox":true,' + message.body[1:]
+    return Message(body, message.event_id, message.event_name, message.handler, message.queue)
+
+
+def _write_outbox(
+    outbox: Outbox,
+    dispatcher: EventDispatcher,
+    stubs: tuple[QueuedHandler, ...],
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    instance: Event | None,
+) -> bool:
+    """Write the messages of the outbox handlers among ``stubs``; whether that was all of them.
+
+    Skipped for a dispatch that a testing helper keeps from its listeners (``fake``, ``Expect``):
+    those see the event after this, and nothing of an event they hold back may be published.
+    """
+    chosen = [stub for stub in stubs if stub.uses_outbox]
+    if not chosen:
+        return False
+    if not swallowed(dispatcher, name, instance):
+        outbox.write([outbox_message(stub.prepare(name, args, kwargs)) for stub in chosen])
+    return len(chosen) == len(stubs)
 
 
 class _HeldName(str):
@@ -290,7 +381,8 @@ class _HoldInterceptor:
     The QueuedHandlers run later, in a worker greenlet, where the dispatching code's transaction
     cannot be seen; so the answer travels with the event: on the Event instance, or in the name
     of a string event (re-dispatched with a :class:`_HeldName`). It runs first among the
-    dispatcher's interceptors, so that the others see each event once.
+    dispatcher's interceptors, so that the others see each event once. The messages of outbox
+    handlers are written here too, for the same reason.
     """
 
     _installed: weakref.WeakKeyDictionary[EventDispatcher, _HoldInterceptor] = weakref.WeakKeyDictionary()
@@ -298,9 +390,9 @@ class _HoldInterceptor:
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
-        # Whether a name has a queued handler, per name, for as long as the registry's
-        # resolution cache stands (it is replaced whenever a handler is added or removed).
-        self._verdicts: dict[str, bool] = {}
+        # The queued handlers of a name, per name, for as long as the registry's resolution
+        # cache stands (it is replaced whenever a handler is added or removed).
+        self._verdicts: dict[str, tuple[QueuedHandler, ...]] = {}
         self._verdicts_of: object = None
 
     @classmethod
@@ -318,9 +410,8 @@ class _HoldInterceptor:
             dispatcher._update_fast_path()
 
     def __call__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
-        provider = _config.hold_provider
         dispatcher = self._dispatcher()
-        if provider is None or dispatcher is None or type(name) is _HeldName:
+        if dispatcher is None or type(name) is _HeldName:
             return False
         registry = self._registry
         if registry._cache is not self._verdicts_of:
@@ -328,7 +419,7 @@ class _HoldInterceptor:
             self._verdicts = {}
         verdict = self._verdicts.get(name)
         if verdict is None:
-            verdict = any(type(callback) is QueuedHandler for callback in registry.resolve(name))
+            verdict = tuple(callback for callback in registry.resolve(name) if type(callback) is QueuedHandler)
             if len(self._verdicts) >= registry.cache_size:
                 self._verdicts.clear()
             self._verdicts[name] = verdict
@@ -336,6 +427,12 @@ class _HoldInterceptor:
             return False
         if instance is not None:
             instance.__dict__.pop("_event_held", None)
+        outbox = _config.outbox
+        if outbox is not None and _write_outbox(outbox, dispatcher, verdict, name, args, kwargs, instance):
+            return False  # every queued handler of the event uses the outbox: nothing to hold
+        provider = _config.hold_provider
+        if provider is None:
+            return False
         held = provider(name)
         if held is None:
             return False
@@ -381,7 +478,17 @@ class QueuedHandler:
     def __event_system_after_commit__(self) -> bool:
         # Adapters that hand some events to after-commit handlers themselves (the Django
         # adapter's model events) count a queued handler among them while messages are held.
-        return _config.hold_provider is not None
+        # An outbox handler's message is written in the transaction: it has nothing to wait for.
+        return _config.hold_provider is not None and not self.uses_outbox
+
+    @property
+    def uses_outbox(self) -> bool:
+        """Whether its messages go through the outbox: ``Queued(outbox=...)``, else the outbox's default."""
+        choice = self.options.outbox
+        if choice is None:
+            outbox = _config.outbox
+            return outbox is not None and outbox.default
+        return choice
 
     @property
     def active(self) -> bool:
@@ -506,7 +613,7 @@ def register_queued(
         stub.registrations.append(registration)
         _handlers[key] = stub
     _queued_dispatchers.add(dispatcher)
-    if _config.hold_provider is not None:
+    if _config.hold_provider is not None or _config.outbox is not None:
         _HoldInterceptor.install(dispatcher, True)
     return registration
 
