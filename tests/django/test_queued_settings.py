@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_event_system.core import EventDispatcher, InMemoryTransport, current_transport, using_transport
+from django_event_system.django._outbox import Relay
+from django_event_system.django._queued import queued_settings
 from django_event_system.django._settings import apply_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +98,39 @@ def test_a_bad_block_stops_the_process_at_start_up(tmp_path: Path) -> None:
         "django.core.exceptions.ImproperlyConfigured: DJANGO_EVENT_SYSTEM['QUEUED']['ON_ENQUEUE_ERROR'] must be "
         "'raise', a callable or its dotted path, not 'log'. (django_event_system.E020)"
     ) in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "error"),
+    [
+        ("OUTBOX", "yes", "must be True or False, not 'yes'"),
+        ("OUTBOX_BATCH", 0, "must be an int >= 1, not 0"),
+        ("OUTBOX_BATCH", True, "must be an int >= 1, not True"),
+        ("OUTBOX_BATCH", 2.5, "must be an int >= 1, not 2.5"),
+        ("OUTBOX_KEEP_SENT", 0, "must be a finite number of seconds > 0, not 0"),
+        ("OUTBOX_KEEP_SENT", float("inf"), "must be a finite number of seconds > 0, not inf"),
+        ("OUTBOX_RETRY_BACKOFF", -1, "must be a finite number of seconds >= 0, not -1"),
+        ("OUTBOX_RETRY_BACKOFF_MAX", "5", "must be a finite number of seconds >= 0, not '5'"),
+    ],
+)
+def test_bad_outbox_keys_are_reported_by_the_check(key: str, value: object, error: str) -> None:
+    """Each outbox key is checked: E020 names the key and the value, and reading the block refuses it."""
+    with override_settings(DJANGO_EVENT_SYSTEM={"QUEUED": {key: value}}):
+        assert e020_messages() == [f"DJANGO_EVENT_SYSTEM['QUEUED'][{key!r}] {error}."]
+        with pytest.raises(ImproperlyConfigured, match=re.escape(error)):
+            queued_settings()
+
+
+def test_the_outbox_keys_configure_the_relay() -> None:
+    """OUTBOX_BATCH, OUTBOX_KEEP_SENT and the backoff keys reach the relay; 0 is a valid backoff."""
+    queued = {
+        "DATABASE": "default",
+        "OUTBOX_BATCH": 7,
+        "OUTBOX_KEEP_SENT": 60,
+        "OUTBOX_RETRY_BACKOFF": 0,
+        "OUTBOX_RETRY_BACKOFF_MAX": 5.5,
+    }
+    with override_settings(DJANGO_EVENT_SYSTEM={"QUEUED": queued}):
+        assert e020_messages() == []
+        relay = Relay.from_settings(memory)
+    assert (relay.batch, relay.keep_sent, relay.retry_backoff, relay.retry_backoff_max) == (7, 60, 0, 5.5)

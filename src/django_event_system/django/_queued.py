@@ -13,6 +13,13 @@ Settings, in ``DJANGO_EVENT_SYSTEM["QUEUED"]`` (all optional)::
             "AFTER_COMMIT": True,               # hold messages until the transaction commits
             "DATABASE": "default",              # whose transactions count
             "ON_ENQUEUE_ERROR": "raise",        # or the dotted path of a callable(EnqueueFailure)
+            "OUTBOX": False,                    # True: queued handlers write their messages to the
+                                                # outbox table, and `manage.py events relay` sends them
+            "OUTBOX_BATCH": 100,                # rows the relay publishes per transaction
+            "OUTBOX_KEEP_SENT": 604800.0,       # seconds sent rows (and records of handled
+                                                # messages) are kept
+            "OUTBOX_RETRY_BACKOFF": 1.0,        # seconds before a failed publish is tried again,
+            "OUTBOX_RETRY_BACKOFF_MAX": 300.0,  # doubling each time, up to this
         }
     }
 
@@ -39,6 +46,7 @@ The in-process handlers of the same event are not held back.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -61,6 +69,7 @@ from ..core import (
     set_hold_provider,
 )
 from ..core._serialization import JSON, decode_value, encode_value
+from ._outbox import install_outbox
 
 __all__ = [
     "QUEUED_CHECK_ID",
@@ -85,6 +94,11 @@ QUEUED_DEFAULTS: dict[str, Any] = {
     "AFTER_COMMIT": True,
     "DATABASE": "default",
     "ON_ENQUEUE_ERROR": "raise",
+    "OUTBOX": False,
+    "OUTBOX_BATCH": 100,
+    "OUTBOX_KEEP_SENT": 7 * 24 * 3600.0,
+    "OUTBOX_RETRY_BACKOFF": 1.0,
+    "OUTBOX_RETRY_BACKOFF_MAX": 300.0,
 }
 
 QUEUED_CHECK_ID = "django_event_system.E020"
@@ -124,6 +138,20 @@ def _check_policy(value: object) -> str | None:
     return f"must be 'raise', a callable or its dotted path, not {value!r}"
 
 
+def _is_positive_int(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return None
+    return f"must be an int >= 1, not {value!r}"
+
+
+def _is_seconds(value: object, *, positive: bool) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        too_low = value <= 0 if positive else value < 0
+        if not too_low:
+            return None
+    return f"must be a finite number of seconds {'> 0' if positive else '>= 0'}, not {value!r}"
+
+
 _QUEUED_CHECKS: dict[str, Callable[[object], str | None]] = {
     "TRANSPORT": _check_transport,
     "CELERY_APP": _is_str_or_none,
@@ -132,6 +160,11 @@ _QUEUED_CHECKS: dict[str, Callable[[object], str | None]] = {
     "AFTER_COMMIT": _is_bool,
     "DATABASE": _is_str,
     "ON_ENQUEUE_ERROR": _check_policy,
+    "OUTBOX": _is_bool,
+    "OUTBOX_BATCH": _is_positive_int,
+    "OUTBOX_KEEP_SENT": lambda value: _is_seconds(value, positive=True),
+    "OUTBOX_RETRY_BACKOFF": lambda value: _is_seconds(value, positive=False),
+    "OUTBOX_RETRY_BACKOFF_MAX": lambda value: _is_seconds(value, positive=False),
 }
 
 
@@ -248,6 +281,7 @@ def install_queued(*, strict: bool = False) -> None:
             raise ImproperlyConfigured(f"DJANGO_EVENT_SYSTEM['QUEUED']['TRANSPORT'] cannot be set up: {exc}") from exc
         configure_transport(transport, on_enqueue_error=policy)
     set_hold_provider(_TransactionHold(options["DATABASE"]) if options["AFTER_COMMIT"] else None)
+    install_outbox(options)
 
 
 class _TransactionHold:
@@ -345,6 +379,7 @@ def check_queued_observer(cls: Any, actions: list[str]) -> None:
             retry_backoff=cls.retry_backoff,
             retry_backoff_max=cls.retry_backoff_max,
             queue=cls.queue,
+            outbox=getattr(cls, "outbox", None),
         )
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(f"{where}: {exc}") from None
@@ -363,4 +398,5 @@ def observer_queue_options(observer: Any, action: str) -> Queued | bool:
         failed=observer.failed,
         key=f"{cls.__module__}:{cls.__qualname__}.{action}",
         queue=cls.queue,
+        outbox=getattr(cls, "outbox", None),
     )
