@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Count, Min, Q
@@ -38,9 +38,6 @@ from django.utils import timezone
 from ..core import Message, Transport
 from ..core._queued import set_outbox
 from ..core._worker import Delivery, set_delivery_guard
-
-if TYPE_CHECKING:
-    from ..models import OutboxMessage
 
 __all__ = ["DatabaseOutbox", "OncePerEvent", "OutboxStats", "Relay", "RelayResult", "install_outbox", "outbox_stats"]
 
@@ -201,45 +198,49 @@ class Relay:
             due = due.order_by("id")
             if locking:
                 due = due.select_for_update(skip_locked=True)
-            return self._publish(list(due[: self.batch]))
+            # Tuples, not model instances: building them would cost as much as the query.
+            rows = due.values_list("id", "body", "event_id", "event_name", "handler", "queue", "attempts")
+            return self._publish(list(rows[: self.batch]))
 
-    def _publish(self, rows: list[OutboxMessage]) -> RelayResult:
+    def _publish(self, rows: list[tuple[int, str, str, str, str, str | None, int]]) -> RelayResult:
         from ..models import OutboxMessage
 
         result = RelayResult()
         sent: list[int] = []
-        failure: tuple[OutboxMessage, Exception] | None = None
+        enqueue = self.transport.enqueue
+        failure: tuple[tuple[int, str, str, str, str, str | None, int], Exception] | None = None
         for row in rows:
             try:
-                self.transport.enqueue(Message(row.body, row.event_id, row.event_name, row.handler, row.queue))
+                enqueue(Message(*row[1:6]))
             except Exception as exc:
                 failure = (row, exc)
                 break
-            sent.append(row.pk)
+            sent.append(row[0])
         now = timezone.now()
+        messages = OutboxMessage.objects.using(self.using)
         if sent:
-            OutboxMessage.objects.using(self.using).filter(pk__in=sent).update(sent_at=now)
+            messages.filter(pk__in=sent).update(sent_at=now)
             result.published = len(sent)
             logger.debug("the relay published %d outbox message(s)", len(sent))
         if failure is not None:
-            row, error = failure
-            delay = min(self.retry_backoff * 2 ** min(row.attempts, 64), self.retry_backoff_max)
-            row.attempts += 1
-            row.last_error = f"{type(error).__name__}: {error}"
-            row.available_at = now + datetime.timedelta(seconds=delay)
-            row.save(update_fields=["attempts", "last_error", "available_at"])
+            (pk, _, event_id, event_name, handler, _, attempts), error = failure
+            delay = min(self.retry_backoff * 2 ** min(attempts, 64), self.retry_backoff_max)
+            last_error = f"{type(error).__name__}: {error}"
+            messages.filter(pk=pk).update(
+                attempts=attempts + 1, last_error=last_error, available_at=now + datetime.timedelta(seconds=delay)
+            )
             result.failed = 1
-            result.errors.append(row.last_error)
+            result.errors.append(last_error)
             logger.error(
                 "the relay could not publish outbox message %s (event %r, id %s) for the queued handler %s, "
                 "try %d; trying again in %.3g s: %s",
-                row.pk,
-                row.event_name,
-                row.event_id,
-                row.handler,
-                row.attempts,
+                pk,
+                event_name,
+                event_id,
+                handler,
+                attempts + 1,
                 delay,
-                row.last_error,
+                last_error,
             )
         return result
 
