@@ -6,6 +6,7 @@ import datetime
 import json
 import logging
 import threading
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ from django_event_system.core import (
     using_transport,
 )
 from django_event_system.core._queued import current_outbox
-from django_event_system.django import RegisterSignalsFor, model_event_name
+from django_event_system.django import Observer, RegisterSignalsFor, model_event_name
 from django_event_system.django._outbox import DatabaseOutbox, Relay, outbox_stats
 from django_event_system.models import OutboxMessage, ProcessedMessage
 from django_event_system.testing import fake
@@ -392,3 +393,31 @@ def test_on_postgresql_a_relay_skips_the_rows_another_relay_holds() -> None:
     assert isinstance(transport, InMemoryTransport)
     assert [json.loads(message.body)["n"] for message in transport.sent] == [2, 3]
     assert relay.publish_batch().published == 2
+
+
+def observed_created(self: Observer[Example], event_name: str, instance: Example, /) -> None:
+    handled.append(f"observed {instance.name}")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("memory")
+def test_a_queued_observer_says_outbox_true() -> None:
+    """outbox = True on a queued Observer writes its created() message to the outbox."""
+    namespace = {
+        "observes": Example,
+        "dispatcher": bus,
+        "queued": True,
+        "outbox": True,
+        "created": observed_created,
+        "__module__": __name__,
+        "__qualname__": "OutboxObserver",
+    }
+    observer: type[Observer[Example]] = types.new_class(
+        "OutboxObserver", (Observer[Example],), {}, lambda ns: ns.update(namespace)
+    )
+    try:
+        with transaction.atomic():
+            Example.objects.create(name="observed")
+            assert [row.handler for row in rows()] == [f"{__name__}:OutboxObserver.created"]
+    finally:
+        observer.unregister()
