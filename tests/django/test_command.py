@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -9,6 +14,8 @@ from django.core.management import CommandError, call_command
 from django.dispatch import Signal
 
 from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor, SignalToEvent
+from django_event_system.core import InMemoryTransport, Message, Queued, Transport, _queued, using_transport
+from django_event_system.django._outbox import DatabaseOutbox
 
 from .testapp.models import Example, Place
 
@@ -94,5 +101,148 @@ def test_match_rejects_an_empty_name() -> None:
 
 def test_subcommand_is_required() -> None:
     """``events`` alone is a usage error naming the subcommands."""
-    with pytest.raises(CommandError, match=r"the following arguments are required: \{list,match\}"):
+    with pytest.raises(CommandError, match=r"the following arguments are required: \{list,match,relay,outbox\}"):
         call_command("events")
+
+
+def send_receipt(name: str, *args: object) -> None:
+    """A queued handler."""
+
+
+def charge(name: str, *args: object) -> None:
+    """An outbox handler."""
+
+
+@pytest.fixture
+def queued_on_dispatcher() -> Iterator[None]:
+    """Let the test register queued handlers on the global Dispatcher; take its dispatch check away after."""
+    yield
+    check = _queued._DispatchCheck._installed.pop(Dispatcher, None)
+    if check is not None:
+        Dispatcher._interceptors = tuple(i for i in Dispatcher._interceptors if i != check.check)
+        Dispatcher._update_fast_path()
+
+
+@pytest.mark.usefixtures("queued_on_dispatcher")
+def test_list_marks_queued_and_outbox_handlers() -> None:
+    """A queued handler says queued (and after_commit, its messages wait for the commit); an outbox one says outbox."""
+    Dispatcher.RegisterHandler("shop::paid", send_receipt, queued=True)
+    Dispatcher.RegisterHandler("shop::paid", charge, queued=Queued(outbox=True), priority=2)
+    output = run("list")
+    assert (
+        "  shop::paid\n"
+        "      tests.django.test_command:charge  priority=2  queued  outbox\n"
+        "      tests.django.test_command:send_receipt  priority=0  after_commit  queued\n"
+    ) in output
+
+
+@pytest.mark.usefixtures("queued_on_dispatcher")
+def test_list_json_has_a_stable_documented_shape() -> None:
+    """``list --json`` prints handlers, models and signals with the documented keys."""
+    RegisterSignalsFor(Place)
+    SignalToEvent(shipped, event="orders::shipped", sender="web")
+    Dispatcher.RegisterHandler("shop::paid", charge, queued=Queued(outbox=True))
+    Dispatcher.RegisterHandler("orders::.*", audit, once=True, priority=-1)
+    listing = json.loads(run("list", "--json"))
+    assert listing["version"] == 1
+    assert [h for h in listing["handlers"] if h["pattern"] in ("orders::.*", "shop::paid")] == [
+        {
+            "pattern": "orders::.*",
+            "handler": "tests.django.test_command:audit",
+            "priority": -1,
+            "once": True,
+            "weak": False,
+            "after_commit": False,
+            "queued": False,
+            "outbox": False,
+        },
+        {
+            "pattern": "shop::paid",
+            "handler": "tests.django.test_command:charge",
+            "priority": 0,
+            "once": False,
+            "weak": False,
+            "after_commit": False,
+            "queued": True,
+            "outbox": True,
+        },
+    ]
+    assert {
+        "model": "testapp.Place",
+        "events": "events::db::tests::django::testapp::models::Place::<action>",
+        "observers": [],
+        "track_changes": True,
+    } in listing["models"]
+    assert {"signal": "tests.django.test_command.shipped", "event": "orders::shipped", "sender": "'web'"} in listing[
+        "signals"
+    ]
+
+
+@pytest.fixture
+def outbox_rows() -> Iterator[InMemoryTransport]:
+    """Two committed outbox rows, and an in-memory transport to publish them through."""
+    DatabaseOutbox("default", default=True).write(
+        [Message('{"n":1}', "id-1", "shop::paid", "shop:charge"), Message('{"n":2}', "id-2", "shop::paid", "shop:mail")]
+    )
+    memory = InMemoryTransport()
+    with using_transport(memory):
+        yield memory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_once_publishes_what_is_pending_and_exits(outbox_rows: InMemoryTransport) -> None:
+    """``relay --once`` sends every pending row, says so, and leaves them sent."""
+    output = run("relay", "--once")
+    assert [message.body for message in outbox_rows.sent] == ['{"n":1}', '{"n":2}']
+    assert "this database cannot skip locked rows: run one relay." in output
+    assert output.endswith("Published 2 message(s); 0 publish(es) failed.\n")
+    assert run("outbox").splitlines()[1:4] == ["  pending  0", "  failing  0", "  sent     2 (kept 7.0 days)"]
+
+
+class Down(Transport):
+    def enqueue(self, message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
+        raise ConnectionError("connection refused")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("outbox_rows")
+def test_relay_once_fails_when_the_broker_is_down_and_outbox_shows_the_row() -> None:
+    """A failed publish makes ``relay --once`` exit with an error; ``outbox`` lists the failing row."""
+    with using_transport(Down()), pytest.raises(CommandError, match="the relay could not publish"):
+        run("relay", "--once")
+    lines = run("outbox").splitlines()
+    assert lines[0] == "Outbox of database 'default':"
+    assert lines[1].startswith("  pending  2, the oldest written ")
+    assert lines[2] == "  failing  1"
+    assert lines[4] == "Failing rows:"
+    assert " shop::paid -> shop:charge  attempts=1  next try in " in lines[5]
+    assert lines[5].endswith("ConnectionError: connection refused")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_without_a_transport_is_refused() -> None:
+    """With no transport configured, the relay says what to set."""
+    needs = r"set DJANGO_EVENT_SYSTEM\['QUEUED'\]\['TRANSPORT'\]"
+    with using_transport(None), pytest.raises(CommandError, match=needs):
+        run("relay", "--once")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_stops_at_sigterm_and_restores_the_handler(outbox_rows: InMemoryTransport) -> None:
+    """A running relay takes SIGTERM as a request to stop: it returns after its batch and restores the handler."""
+
+    def not_taken(signum: int, frame: object) -> None:
+        raise AssertionError("the relay did not take SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, not_taken)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        output = run("relay", "--interval", "0.05")
+        restored = signal.getsignal(signal.SIGTERM)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert restored is not_taken
+    assert output.endswith("Published 2 message(s); 0 publish(es) failed (stopped by SIGTERM).\n")
+    assert len(outbox_rows.sent) == 2

@@ -35,7 +35,8 @@ class EventListener(abc.ABC):
 
     Queued listeners: with ``queued = True`` the class's ``handle`` runs in a worker process
     (see ``configure_transport``); ``max_retries``, ``retry_backoff`` and ``retry_backoff_max``
-    say how it is retried (see :class:`Queued`), ``queue`` which queue it is sent to, and
+    say how it is retried (see :class:`Queued`), ``queue`` which queue it is sent to,
+    ``outbox`` whether its messages go through the outbox (``None``: as configured), and
     ``failed(event, exc)`` is called in the worker when its last try failed. The class must be
     defined at module level, in a module that the workers import too.
     """
@@ -51,6 +52,7 @@ class EventListener(abc.ABC):
     retry_backoff: ClassVar[float] = 1.0
     retry_backoff_max: ClassVar[float] = 600.0
     queue: ClassVar[str | None] = None
+    outbox: ClassVar[bool | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -165,6 +167,7 @@ def _queued_options(cls: type[EventListener], call: _ListenerCall) -> Queued | b
             failed=call.failed,
             key=f"{cls.__module__}:{cls.__qualname__}",
             queue=cls.queue,
+            outbox=cls.outbox,
         )
     except (TypeError, ValueError) as exc:
         raise ListenerDefinitionError(f"{cls.__qualname__}: {exc}") from None

@@ -45,6 +45,7 @@ __all__ = [
     "expect",
     "mocks_dispatch",
     "suggest_name",
+    "swallowed",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -227,6 +228,18 @@ def attach_observer(dispatcher: EventDispatcher, observer: DispatchObserver) -> 
                 tap.interception = None
 
     return detach
+
+
+def swallowed(dispatcher: EventDispatcher, name: str, event: Event | None) -> bool:
+    """Whether the observers attached to ``dispatcher`` will keep this dispatch from its listeners.
+
+    Asked ahead of the tap by what must act at dispatch only for an event that is delivered (the
+    outbox); asking has no effect on the observers.
+    """
+    tap = _taps.get(dispatcher)
+    if tap is None or tap.interception is None:
+        return False
+    return any(observer.swallows(name, event) for observer in tap.observers)
 
 
 def drain_quietly(dispatcher: EventDispatcher, *, failed: bool) -> None:

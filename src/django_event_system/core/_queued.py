@@ -18,6 +18,12 @@ Holding messages back: an adapter may install a *hold provider* (the Django adap
 transactions). At dispatch it returns a :class:`HeldMessages` when the messages of this event
 must wait (the transaction is still open), else ``None``; the QueuedHandlers then add their
 messages to it, and it sends them on :meth:`HeldMessages.release` (commit) or never (rollback).
+
+The outbox: an adapter may install an :class:`Outbox` (the Django adapter does: a table written
+in the dispatching code's transaction). The messages of the queued handlers that use it are
+encoded at dispatch, in the dispatching code's stack, and written there with
+:meth:`Outbox.write`; a relay publishes them later. When such a handler's turn comes in the
+queue, there is nothing left to send.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
 from ._event import Event
+from ._mocking import swallowed
 from ._registry import Handler, Registration, _is_int, describe_handler
 from ._serialization import encode_arguments, encode_event, event_classes
 from ._transport import Message, Transport
@@ -80,6 +87,11 @@ class Queued:
     :param key: the name that identifies the handler across processes; by default its
         ``module:qualname``.
     :param queue: the name of the queue to send to, for transports that route by queue.
+    :param outbox: ``True``: the message is written to the installed :class:`Outbox` when the
+        event is dispatched (with Django: in the dispatching code's transaction) and a relay
+        publishes it; the worker runs the handler once per event, even if the message comes
+        twice. ``False``: sent through the transport. ``None`` (the default): as the outbox
+        says (with Django, ``DJANGO_EVENT_SYSTEM["QUEUED"]["OUTBOX"]``).
     """
 
     max_retries: int = 3
@@ -88,6 +100,7 @@ class Queued:
     failed: Callable[[Any, Exception], object] | None = None
     key: str | None = None
     queue: str | None = None
+    outbox: bool | None = None
 
     def __post_init__(self) -> None:
         if not _is_int(self.max_retries) or self.max_retries < 0:
@@ -102,6 +115,8 @@ class Queued:
             text = getattr(self, name)
             if text is not None and (not isinstance(text, str) or not text):
                 raise ValueError(f"{name} must be a non-empty str or None, not {text!r}")
+        if self.outbox is not None and not isinstance(self.outbox, bool):
+            raise ValueError(f"outbox must be True, False or None, not {self.outbox!r}")
 
     def delay_for(self, attempt: int) -> float:
         """The seconds to wait before trying again after the ``attempt``-th failure (0-based)."""
@@ -131,10 +146,25 @@ to store the message in an outbox and send it later; if the callable raises, ``E
 is raised as with ``"raise"``."""
 
 
+class Outbox(Protocol):
+    """Where the messages of outbox handlers are written at dispatch (see :func:`set_outbox`)."""
+
+    @property
+    def default(self) -> bool:
+        """Whether queued handlers that do not say (``Queued(outbox=None)``) use the outbox."""
+
+    def write(self, messages: list[Message]) -> None:
+        """Store ``messages`` durably, with the data of the dispatching code (its transaction).
+
+        Called in the dispatching code's stack; what it raises reaches the caller of ``Dispatch``.
+        """
+
+
 class _Config:
     transport: Transport | None = None
     on_enqueue_error: EnqueueErrorPolicy = "raise"
     hold_provider: Callable[[str], HeldMessages | None] | None = None
+    outbox: Outbox | None = None
 
 
 _config = _Config()
@@ -178,10 +208,21 @@ def using_transport(
 def send(message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
     """Hand ``message`` to the configured transport, applying the enqueue error policy on failure.
 
+    The message of a handler that uses the outbox was written there when its event was
+    dispatched: nothing is sent here, and the relay publishes it.
+
     :raises EnqueueError: the message could not be sent and the policy is ``"raise"``.
     """
     transport = _config.transport
+    stub = _handlers.get(message.handler)
     try:
+        if stub is not None and stub.uses_outbox:
+            if _config.outbox is not None:
+                return
+            raise TransportError(
+                f"the queued handler {message.handler} uses the outbox, but no outbox is installed "
+                "(with Django, add 'django_event_system' to INSTALLED_APPS and migrate)"
+            )
         if transport is None:
             raise TransportError(
                 "no transport is configured for queued handlers: call configure_transport() "
@@ -274,6 +315,50 @@ def set_hold_provider(
     return previous
 
 
+def set_outbox(outbox: Outbox | None) -> Outbox | None:
+    """Install the :class:`Outbox` that outbox handlers write to at dispatch; ``None`` removes it.
+
+    Returns the outbox it replaces. The Django app installs one when it is ready.
+    """
+    previous = _config.outbox
+    _config.outbox = outbox
+    return previous
+
+
+def current_outbox() -> Outbox | None:
+    """The installed :class:`Outbox`, if any."""
+    return _config.outbox
+
+
+def outbox_message(message: Message) -> Message:
+    """``message`` marked as an outbox message, which the worker runs once per event and handler."""
+    # The body is always a JSON object: the mark is its first member.
+    body = '{"outbox":true,' + message.body[1:]
+    return Message(body, message.event_id, message.event_name, message.handler, message.queue)
+
+
+def _write_outbox(
+    outbox: Outbox,
+    dispatcher: EventDispatcher,
+    stubs: tuple[QueuedHandler, ...],
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    instance: Event | None,
+) -> bool:
+    """Write the messages of the outbox handlers among ``stubs``; whether that was all of them.
+
+    Skipped for a dispatch that a testing helper keeps from its listeners (``fake``, ``Expect``):
+    those see the event after this, and nothing of an event they hold back may be published.
+    """
+    chosen = [stub for stub in stubs if stub.uses_outbox]
+    if not chosen:
+        return False
+    if not swallowed(dispatcher, name, instance):
+        outbox.write([outbox_message(stub.prepare(name, args, kwargs)) for stub in chosen])
+    return len(chosen) == len(stubs)
+
+
 class _HeldName(str):
     """The event name, carrying the :class:`HeldMessages` of a string event dispatched while held."""
 
@@ -298,7 +383,8 @@ class _DispatchCheck:
       keep them on.)
     - The hold provider is asked here, where the dispatching code's transaction can be seen; its
       answer travels with the event: on the Event instance, or in the name of a string event
-      (re-dispatched with a :class:`_HeldName`).
+      (re-dispatched with a :class:`_HeldName`). The messages of outbox handlers are written
+      here too, for the same reason: in the dispatching code's transaction.
 
     It is installed on a dispatcher with its first queued handler and stays (a handler restored
     later, as a mocked test restores the handlers it cancelled, finds it in place). It runs first
@@ -313,10 +399,10 @@ class _DispatchCheck:
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
-        # The keys of each name's queued handlers, for as long as the registrations stay as they
-        # were (the registry's version moves whenever a handler is added or removed).
-        self._keys: dict[str, tuple[str, ...]] = {}
-        self._keys_of = -1  # the registry version the keys were found at
+        # The queued handlers of each name, for as long as the registrations stay as they were
+        # (the registry's version moves whenever a handler is added or removed).
+        self._handlers: dict[str, tuple[QueuedHandler, ...]] = {}
+        self._handlers_of = -1  # the registry version the handlers were found at
 
     @classmethod
     def install(cls, dispatcher: EventDispatcher) -> None:
@@ -337,47 +423,56 @@ class _DispatchCheck:
         :raises SerializationError: the event has queued handlers and its payload cannot travel.
         """
         registry = self._registry
-        if registry.version != self._keys_of:
-            self._keys_of = registry.version
-            self._keys = {}
-        keys = self._keys.get(name)
-        if keys is None:
-            keys = self._queued_keys(name)
-        if not keys or type(name) is _HeldName:  # a _HeldName was checked before it was re-dispatched
+        if registry.version != self._handlers_of:
+            self._handlers_of = registry.version
+            self._handlers = {}
+        handlers = self._handlers.get(name)
+        if handlers is None:
+            handlers = self._queued_handlers(name)
+        if not handlers or type(name) is _HeldName:  # a _HeldName was checked before it was re-dispatched
             return False
-        return self._prepare(name, args, kwargs, instance, keys)
+        return self._prepare(name, args, kwargs, instance, handlers)
 
-    def _queued_keys(self, name: str) -> tuple[str, ...]:
+    def _queued_handlers(self, name: str) -> tuple[QueuedHandler, ...]:
         registry = self._registry
-        keys = tuple(dict.fromkeys(cb.key for cb in registry.resolve(name) if isinstance(cb, QueuedHandler)))
-        if len(self._keys) >= registry.cache_size:
-            self._keys.clear()
-        self._keys[name] = keys
-        return keys
+        handlers = tuple(cb for cb in registry.resolve(name) if isinstance(cb, QueuedHandler))
+        if len(self._handlers) >= registry.cache_size:
+            self._handlers.clear()
+        self._handlers[name] = handlers
+        return handlers
 
     def _prepare(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None, keys: tuple[str, ...]
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        instance: Event | None,
+        handlers: tuple[QueuedHandler, ...],
     ) -> bool:
         event, rest = _split_event(args)
         try:
             encoded = None if event is None else encode_event(event)
             encode_arguments(rest, kwargs)
         except SerializationError as exc:
-            handlers = f"the queued handler{'s' if len(keys) > 1 else ''} {', '.join(keys)}"
-            raise SerializationError(f"event {name!r} was not dispatched: it has {handlers}, and {exc}") from None
+            keys = tuple(dict.fromkeys(handler.key for handler in handlers))
+            which = f"the queued handler{'s' if len(keys) > 1 else ''} {', '.join(keys)}"
+            raise SerializationError(f"event {name!r} was not dispatched: it has {which}, and {exc}") from None
         if event is not None:
             event.__dict__["_event_encoded"] = encoded
         if instance is not None:
             instance.__dict__.pop("_event_held", None)
+        dispatcher = self._dispatcher()
+        if dispatcher is None:  # pragma: no cover - it is dispatching, so it is alive
+            return False
+        outbox = _config.outbox
+        if outbox is not None and _write_outbox(outbox, dispatcher, handlers, name, args, kwargs, instance):
+            return False  # every queued handler of the event uses the outbox: nothing to hold
         provider = _config.hold_provider
         held = None if provider is None else provider(name)
         if held is None:
             return False
         if instance is not None:
             instance.__dict__["_event_held"] = held
-            return False
-        dispatcher = self._dispatcher()
-        if dispatcher is None:  # pragma: no cover - it is dispatching, so it is alive
             return False
         marked = _HeldName(name)
         marked.held = held
@@ -424,7 +519,17 @@ class QueuedHandler:
     def __event_system_after_commit__(self) -> bool:
         # Adapters that hand some events to after-commit handlers themselves (the Django
         # adapter's model events) count a queued handler among them while messages are held.
-        return _config.hold_provider is not None
+        # An outbox handler's message is written in the transaction: it has nothing to wait for.
+        return _config.hold_provider is not None and not self.uses_outbox
+
+    @property
+    def uses_outbox(self) -> bool:
+        """Whether its messages go through the outbox: ``Queued(outbox=...)``, else the outbox's default."""
+        choice = self.options.outbox
+        if choice is None:
+            outbox = _config.outbox
+            return outbox is not None and outbox.default
+        return choice
 
     @property
     def active(self) -> bool:

@@ -4,6 +4,12 @@ A transport's task calls :func:`process_message` with the message body and the n
 attempt, and acts on the returned :class:`Result`: nothing to do for ``DONE``, ``FAILED`` and
 ``REJECTED`` (acknowledge the message), send it again after ``result.delay`` seconds for
 ``RETRY``.
+
+Outbox messages (marked ``"outbox": true`` by the sending side) are run once per event and
+handler, even when they arrive twice: the *delivery guard* that an adapter installs with
+:func:`set_delivery_guard` (the Django adapter's records each one in the handler's transaction)
+decides, and a message it has seen is acknowledged as ``DUPLICATE`` without running anything.
+Other messages never meet the guard.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import enum
 import json
 import logging
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +36,7 @@ __all__ = ["Delivery", "InMemoryTransport", "Outcome", "Result", "current_delive
 logger = logging.getLogger("django_event_system.queued")
 
 _ENVELOPE_KEYS = frozenset({"v", "handler", "name", "id", "ts", "event", "args", "kwargs"})
+_OUTBOX_ENVELOPE_KEYS = _ENVELOPE_KEYS | {"outbox"}
 
 
 class Outcome(enum.Enum):
@@ -43,6 +50,8 @@ class Outcome(enum.Enum):
     """The handler raised on its last try; its ``failed`` hook was called."""
     REJECTED = "rejected"
     """The message was refused (not JSON, unknown handler or event class...); nothing ran."""
+    DUPLICATE = "duplicate"
+    """An outbox message whose event this handler has handled already; nothing ran."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,32 @@ class Delivery:
     attempt: int
     """0 for the first try, 1 for the first retry..."""
     occurred_at: datetime.datetime
+    outbox: bool = False
+    """Whether the message came through the outbox (and is run once per event and handler)."""
 
 
 _delivery: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
     "django_event_system_delivery", default=None
 )
+
+
+DeliveryGuard = Callable[[Delivery, Callable[[], None]], bool]
+"""Runs an outbox message's handler at most once per event and handler: ``guard(delivery, run)``
+calls ``run()`` and returns ``True``, or returns ``False`` without calling it when the delivery's
+event id and handler were handled already. What ``run()`` raises, the guard lets through (the
+handler failed: the record of it must not stay, so that a retry runs it again)."""
+
+_guard: list[DeliveryGuard | None] = [None]
+
+
+def set_delivery_guard(guard: DeliveryGuard | None) -> DeliveryGuard | None:
+    """Install the :data:`DeliveryGuard` of outbox messages (``None`` removes it); returns the previous one.
+
+    Without a guard, an outbox message is handled like any other (a warning says so).
+    """
+    previous = _guard[0]
+    _guard[0] = guard
+    return previous
 
 
 def current_delivery() -> Delivery | None:
@@ -109,7 +139,12 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
         envelope = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, TypeError, RecursionError) as exc:
         return _reject("the body is not JSON", f" ({exc}): {_preview(body)}")
-    if type(envelope) is not dict or envelope.keys() != _ENVELOPE_KEYS or envelope["v"] != 1:
+    if (
+        type(envelope) is not dict
+        or (envelope.keys() != _ENVELOPE_KEYS and envelope.keys() != _OUTBOX_ENVELOPE_KEYS)
+        or envelope["v"] != 1
+        or envelope.get("outbox", True) is not True
+    ):
         return _reject("the body is not a queued event message", f": {_preview(body)}")
     key, name, event_id = envelope["handler"], envelope["name"], envelope["id"]
     if type(key) is not str or type(name) is not str or type(event_id) is not str:
@@ -141,18 +176,46 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     except Exception as exc:
         # Not the message's fault (a database that is down, say): worth another try.
         return _failed(handler, name, event_id, None, exc, attempt)
-    delivery = Delivery(event_id, name, key, attempt, occurred_at)
+    delivery = Delivery(event_id, name, key, attempt, occurred_at, "outbox" in envelope)
     token = _delivery.set(delivery)
-    try:
+
+    def run() -> None:
         result = handler.target(name, *args, **kwargs)
         if result is not None and isinstance(result, Coroutine):
             await_coroutine(result)  # an async def handler, awaited on the runner's loop
+
+    try:
+        if not delivery.outbox:
+            run()
+        elif not _run_once(delivery, run):
+            logger.info(
+                "skipped a duplicate of event %r (id %s) for the queued handler %s: it was handled already",
+                name,
+                event_id,
+                key,
+            )
+            return Result(Outcome.DUPLICATE, event_id=event_id)
     except Exception as exc:
         return _failed(handler, name, event_id, event, exc, attempt)
     finally:
         _delivery.reset(token)
         _drain(handler)
     return Result(Outcome.DONE, event_id=event_id)
+
+
+def _run_once(delivery: Delivery, run: Callable[[], None]) -> bool:
+    guard = _guard[0]
+    if guard is None:
+        logger.warning(
+            "the outbox message of event %r (id %s) for %s is handled without a check for duplicates: "
+            "no delivery guard is installed (with Django, the app installs it when it is ready)",
+            delivery.event_name,
+            delivery.event_id,
+            delivery.handler,
+        )
+        run()
+        return True
+    return guard(delivery, run)
 
 
 def _preview(body: object) -> str:

@@ -135,7 +135,7 @@ class DjangoEventSystemConfig(AppConfig):
         if not _remove_connection_hook:
             _remove_connection_hook.append(add_worker_exit_hook(close_worker_connections))
             _remove_connection_hook.append(add_thread_exit_hook(close_thread_connections))
-        apply_settings()
+        apply_settings(strict=True)
         try:
             enabled = conf.autodiscover
         except Exception as exc:  # reported by the checks; start-up goes on

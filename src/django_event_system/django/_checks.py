@@ -15,7 +15,7 @@
 ``django_event_system.E012`` an EventListener whose ``after_commit`` is not a bool
 ``django_event_system.E013`` ``MAX_PENDING``
 ``django_event_system.E014`` ``ON_FULL``
-``django_event_system.E020`` ``QUEUED``, the options of queued handlers
+``django_event_system.E020`` ``QUEUED``: one error per bad key
 ``django_event_system.W001`` an Observer method that looks like a misspelt action
 ========================== =========================================================
 """
@@ -28,6 +28,7 @@ from django.core import checks
 
 from ..core import Dispatcher, EventListener
 from ._observer import observers
+from ._queued import queued_problems
 from ._settings import OPTIONS, SETTING_NAME, conf
 
 __all__ = ["check_listeners", "check_observers", "check_settings"]
@@ -55,6 +56,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         )
     for key, option in OPTIONS.items():
         if key not in raw:
+            continue
+        if key == "QUEUED":
+            # One error per bad key, worded as the app's start-up error (see install_queued).
+            problems = queued_problems(raw[key])
+            errors.extend(checks.Error(f"{problem}.", hint=option.hint, id=option.check_id) for problem in problems)
             continue
         error = option.validate(raw[key])
         if error is not None:

@@ -13,8 +13,20 @@ Settings, in ``DJANGO_EVENT_SYSTEM["QUEUED"]`` (all optional)::
             "AFTER_COMMIT": True,               # hold messages until the transaction commits
             "DATABASE": "default",              # whose transactions count
             "ON_ENQUEUE_ERROR": "raise",        # or the dotted path of a callable(EnqueueFailure)
+            "OUTBOX": False,                    # True: queued handlers write their messages to the
+                                                # outbox table, and `manage.py events relay` sends them
+            "OUTBOX_BATCH": 100,                # rows the relay publishes per transaction
+            "OUTBOX_KEEP_SENT": 604800.0,       # seconds sent rows (and records of handled
+                                                # messages) are kept
+            "OUTBOX_RETRY_BACKOFF": 1.0,        # seconds before a failed publish is tried again,
+            "OUTBOX_RETRY_BACKOFF_MAX": 300.0,  # doubling each time, up to this
         }
     }
+
+A key whose value is invalid is reported by the system check ``django_event_system.E020`` and
+stops start-up (the app's ``ready()`` raises ``ImproperlyConfigured`` with the check's message);
+when the setting changes later (``override_settings``), the invalid key is logged and left out,
+and the valid keys are applied.
 
 Model instances in a payload travel as a reference, ``{"$model": [app_label, model_name, pk]}``,
 and the worker loads the row again (through the model's base manager, so a default manager's
@@ -34,6 +46,7 @@ The in-process handlers of the same event are not held back.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -56,8 +69,10 @@ from ..core import (
     set_hold_provider,
 )
 from ..core._serialization import JSON, decode_value, encode_value
+from ._outbox import install_outbox
 
 __all__ = [
+    "QUEUED_CHECK_ID",
     "QUEUED_DEFAULTS",
     "QUEUED_OBSERVER_ACTIONS",
     "ModelReferenceCodec",
@@ -65,6 +80,7 @@ __all__ = [
     "check_queued_setting",
     "install_queued",
     "observer_queue_options",
+    "queued_problems",
     "queued_settings",
 ]
 
@@ -78,50 +94,132 @@ QUEUED_DEFAULTS: dict[str, Any] = {
     "AFTER_COMMIT": True,
     "DATABASE": "default",
     "ON_ENQUEUE_ERROR": "raise",
+    "OUTBOX": False,
+    "OUTBOX_BATCH": 100,
+    "OUTBOX_KEEP_SENT": 7 * 24 * 3600.0,
+    "OUTBOX_RETRY_BACKOFF": 1.0,
+    "OUTBOX_RETRY_BACKOFF_MAX": 300.0,
 }
+
+QUEUED_CHECK_ID = "django_event_system.E020"
+
+_WHERE = "DJANGO_EVENT_SYSTEM['QUEUED']"
 
 # The model events that the adapter itself holds for after-commit handlers (see _transactions);
 # a queued handler counts as one of those, so these names need no hold here.
 _COMMIT_SUFFIXES = ("::created", "::updated", "::saved", "::deleted")
 
 
-def queued_settings() -> dict[str, Any]:
-    """``DJANGO_EVENT_SYSTEM["QUEUED"]`` over the defaults.
+def _check_transport(value: object) -> str | None:
+    if value is None or isinstance(value, Transport) or value in ("celery", "tasks"):
+        return None
+    if isinstance(value, str) and "." in value:
+        return None
+    return f"must be 'celery', 'tasks', None or a dotted path, not {value!r}"
 
-    :raises ImproperlyConfigured: the setting is malformed (see :func:`check_queued_setting`).
+
+def _is_str_or_none(value: object) -> str | None:
+    return None if value is None or isinstance(value, str) else f"must be a str or None, not {value!r}"
+
+
+def _is_str(value: object) -> str | None:
+    return None if isinstance(value, str) else f"must be a str, not {value!r}"
+
+
+def _is_bool(value: object) -> str | None:
+    return None if isinstance(value, bool) else f"must be True or False, not {value!r}"
+
+
+def _check_policy(value: object) -> str | None:
+    if value == "raise" or (callable(value) and not isinstance(value, str)):
+        return None
+    if isinstance(value, str) and "." in value:
+        return None
+    return f"must be 'raise', a callable or its dotted path, not {value!r}"
+
+
+def _is_positive_int(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return None
+    return f"must be an int >= 1, not {value!r}"
+
+
+def _is_seconds(value: object, *, positive: bool) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        too_low = value <= 0 if positive else value < 0
+        if not too_low:
+            return None
+    return f"must be a finite number of seconds {'> 0' if positive else '>= 0'}, not {value!r}"
+
+
+_QUEUED_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "TRANSPORT": _check_transport,
+    "CELERY_APP": _is_str_or_none,
+    "TASKS_BACKEND": _is_str,
+    "QUEUE": _is_str_or_none,
+    "AFTER_COMMIT": _is_bool,
+    "DATABASE": _is_str,
+    "ON_ENQUEUE_ERROR": _check_policy,
+    "OUTBOX": _is_bool,
+    "OUTBOX_BATCH": _is_positive_int,
+    "OUTBOX_KEEP_SENT": lambda value: _is_seconds(value, positive=True),
+    "OUTBOX_RETRY_BACKOFF": lambda value: _is_seconds(value, positive=False),
+    "OUTBOX_RETRY_BACKOFF_MAX": lambda value: _is_seconds(value, positive=False),
+}
+
+
+def queued_problems(value: object) -> list[str]:
+    """What is wrong with a ``QUEUED`` setting: one sentence per bad key (empty when it is valid).
+
+    These are the messages of the system check ``django_event_system.E020``.
     """
-    raw = getattr(settings, "DJANGO_EVENT_SYSTEM", {})
-    value = raw.get("QUEUED", {}) if isinstance(raw, dict) else {}
-    error = check_queued_setting(value)
-    if error is not None:
-        raise ImproperlyConfigured(f"DJANGO_EVENT_SYSTEM['QUEUED'] {error}")
-    return {**QUEUED_DEFAULTS, **value}
+    if not isinstance(value, dict):
+        return [f"{_WHERE} must be a dict, not {value!r}"]
+    problems = []
+    unknown = sorted(str(key) for key in value if key not in QUEUED_DEFAULTS)
+    if unknown:
+        problems.append(f"{_WHERE} has unknown keys {unknown}; the keys are {sorted(QUEUED_DEFAULTS)}")
+    for key, check in _QUEUED_CHECKS.items():
+        error = check(value[key]) if key in value else None
+        if error is not None:
+            problems.append(f"{_WHERE}[{key!r}] {error}")
+    return problems
 
 
 def check_queued_setting(value: object) -> str | None:
     """What is wrong with a ``QUEUED`` setting, or ``None`` when it is valid."""
+    problems = queued_problems(value)
+    return "; ".join(problem.removeprefix(_WHERE) for problem in problems) or None
+
+
+def _raw_queued() -> object:
+    raw = getattr(settings, "DJANGO_EVENT_SYSTEM", {})
+    return raw.get("QUEUED", {}) if isinstance(raw, dict) else {}
+
+
+def queued_settings() -> dict[str, Any]:
+    """``DJANGO_EVENT_SYSTEM["QUEUED"]`` over the defaults.
+
+    :raises ImproperlyConfigured: the setting is malformed (see :func:`queued_problems`).
+    """
+    options, problems = _read_queued()
+    if problems:
+        raise ImproperlyConfigured(_startup_message(problems))
+    return options
+
+
+def _read_queued() -> tuple[dict[str, Any], list[str]]:
+    """The valid keys of ``QUEUED`` over the defaults, and what is wrong with the others."""
+    value = _raw_queued()
+    problems = queued_problems(value)
     if not isinstance(value, dict):
-        return f"must be a dict, not {value!r}"
-    unknown = sorted(set(value) - set(QUEUED_DEFAULTS))
-    if unknown:
-        return f"has unknown keys {unknown}; the keys are {sorted(QUEUED_DEFAULTS)}"
-    transport = value.get("TRANSPORT")
-    if transport is not None and not isinstance(transport, (str, Transport)):
-        return f"['TRANSPORT'] must be 'celery', 'tasks', None or a dotted path, not {transport!r}"
-    if isinstance(transport, str) and transport not in ("celery", "tasks") and "." not in transport:
-        return f"['TRANSPORT'] must be 'celery', 'tasks', None or a dotted path, not {transport!r}"
-    for key in ("CELERY_APP", "QUEUE"):
-        if value.get(key) is not None and not isinstance(value[key], str):
-            return f"[{key!r}] must be a str or None, not {value[key]!r}"
-    for key in ("TASKS_BACKEND", "DATABASE"):
-        if key in value and not isinstance(value[key], str):
-            return f"[{key!r}] must be a str, not {value[key]!r}"
-    if "AFTER_COMMIT" in value and not isinstance(value["AFTER_COMMIT"], bool):
-        return f"['AFTER_COMMIT'] must be True or False, not {value['AFTER_COMMIT']!r}"
-    policy = value.get("ON_ENQUEUE_ERROR", "raise")
-    if policy != "raise" and not callable(policy) and not (isinstance(policy, str) and "." in policy):
-        return f"['ON_ENQUEUE_ERROR'] must be 'raise', a callable or its dotted path, not {policy!r}"
-    return None
+        return dict(QUEUED_DEFAULTS), problems
+    valid = {key: item for key, item in value.items() if key in _QUEUED_CHECKS and _QUEUED_CHECKS[key](item) is None}
+    return {**QUEUED_DEFAULTS, **valid}, problems
+
+
+def _startup_message(problems: list[str]) -> str:
+    return " ".join(f"{problem}." for problem in problems) + f" ({QUEUED_CHECK_ID})"
 
 
 def _build_transport(options: dict[str, Any]) -> Transport | None:
@@ -153,14 +251,22 @@ def _build_transport(options: dict[str, Any]) -> Transport | None:
 _installed: list[Callable[[], None]] = []
 
 
-def install_queued() -> None:
-    """Apply ``DJANGO_EVENT_SYSTEM["QUEUED"]``: the transport, the model codec, after-commit.
+def install_queued(*, strict: bool = False) -> None:
+    """Apply ``DJANGO_EVENT_SYSTEM["QUEUED"]``: the transport, the model codec, after-commit, the outbox.
 
-    Called when the app is ready and whenever the setting changes.
+    Called when the app is ready (``strict``) and whenever the setting changes. A key whose value
+    is invalid is left out, never the others.
 
-    :raises ImproperlyConfigured: the setting is invalid, or names what cannot be imported.
+    :param strict: raise when a key is invalid, instead of logging it and applying the others.
+    :raises ImproperlyConfigured: ``strict`` and a key is invalid (the message of the system check
+        E020); or the transport names what cannot be imported.
     """
-    options = queued_settings()
+    options, problems = _read_queued()
+    if problems:
+        message = _startup_message(problems)
+        if strict:
+            raise ImproperlyConfigured(message)
+        logger.warning("%s The other keys are applied.", message)
     if not _installed:
         _installed.append(register_value_codec(ModelReferenceCodec()))
     configured: object = options["ON_ENQUEUE_ERROR"]
@@ -175,6 +281,7 @@ def install_queued() -> None:
             raise ImproperlyConfigured(f"DJANGO_EVENT_SYSTEM['QUEUED']['TRANSPORT'] cannot be set up: {exc}") from exc
         configure_transport(transport, on_enqueue_error=policy)
     set_hold_provider(_TransactionHold(options["DATABASE"]) if options["AFTER_COMMIT"] else None)
+    install_outbox(options)
 
 
 class _TransactionHold:
@@ -272,6 +379,7 @@ def check_queued_observer(cls: Any, actions: list[str]) -> None:
             retry_backoff=cls.retry_backoff,
             retry_backoff_max=cls.retry_backoff_max,
             queue=cls.queue,
+            outbox=getattr(cls, "outbox", None),
         )
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(f"{where}: {exc}") from None
@@ -290,4 +398,5 @@ def observer_queue_options(observer: Any, action: str) -> Queued | bool:
         failed=observer.failed,
         key=f"{cls.__module__}:{cls.__qualname__}.{action}",
         queue=cls.queue,
+        outbox=getattr(cls, "outbox", None),
     )

@@ -284,11 +284,16 @@ conf = EventSystemSettings()
 """The settings of django-event-system, read from ``DJANGO_EVENT_SYSTEM`` at each access."""
 
 
-def apply_settings() -> None:
+def apply_settings(*, strict: bool = False) -> None:
     """Configure the global ``Dispatcher`` from the settings (at start-up and when they change).
 
     An invalid value is logged and left out, so that start-up goes on and ``manage.py check``
-    reports it with its id.
+    reports it with its id; the other keys are applied. ``QUEUED`` is the exception at start-up
+    (``strict``): run half-configured, queued handlers would send their messages nowhere, so an
+    invalid key there raises.
+
+    :raises ImproperlyConfigured: ``strict`` and ``QUEUED`` is invalid, with the message of the
+        system check ``django_event_system.E020``, or names a transport that cannot be set up.
     """
     for key in ("MODE", "POOL_SIZE", "ERROR_POLICY", "MAX_DEPTH", "MAX_PENDING", "ON_FULL"):
         try:
@@ -306,7 +311,10 @@ def apply_settings() -> None:
                 Dispatcher.on_full = conf.on_full
         except (ImproperlyConfigured, ImportError) as exc:
             logger.warning("%s[%r] was ignored: %s", SETTING_NAME, key, exc)
+    if strict:
+        install_queued(strict=True)
+        return
     try:
         install_queued()
     except (ImproperlyConfigured, ImportError) as exc:
-        logger.warning("%s['QUEUED'] was ignored: %s", SETTING_NAME, exc)
+        logger.warning("%s['QUEUED'] was not applied: %s", SETTING_NAME, exc)
