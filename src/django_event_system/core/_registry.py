@@ -68,7 +68,8 @@ class Registration:
     """The handle returned when a handler is registered.
 
     ``cancel()`` unregisters the handler; using the handle as a context manager cancels it on
-    exit. Cancelling twice is harmless.
+    exit. Cancelling twice is harmless. ``after_commit`` says whether the handler receives its
+    events only once the transaction that dispatched them commits.
     """
 
     __slots__ = (
@@ -76,6 +77,7 @@ class Registration:
         "_callback",
         "_registry",
         "_spent",
+        "after_commit",
         "handler",
         "once",
         "pattern",
@@ -95,6 +97,7 @@ class Registration:
         once: bool,
         weak: bool,
         seq: int,
+        after_commit: bool = False,
     ) -> None:
         self._registry: PatternRegistry | None = registry
         # A once handler that ran, or a weak one whose object is gone: never registered again.
@@ -106,6 +109,7 @@ class Registration:
         self.once = once
         self.weak = weak
         self.seq = seq
+        self.after_commit = after_commit
 
     @property
     def active(self) -> bool:
@@ -128,7 +132,7 @@ class Registration:
         self.cancel()
 
     def __repr__(self) -> str:
-        state = "" if self.active else " cancelled"
+        state = ("" if self.active else " cancelled") + (" after_commit" if self.after_commit else "")
         return f"<Registration {self.pattern!r} -> {describe_handler(self.handler)} priority={self.priority}{state}>"
 
 
@@ -165,6 +169,9 @@ class PatternRegistry:
         self._literal_entries: dict[str, tuple[_Entry, ...]] = {}
         self._cache: dict[str, tuple[Handler, ...]] = {}
         self._compiled: dict[str, re.Pattern[str]] = {}
+        self._after_commit: tuple[Registration, ...] = ()
+        self.after_commit_removed: Callable[[], None] | None = None
+        """Called after after-commit registrations went away (cancelled, cleared, not restored)."""
 
     # -- registration -----------------------------------------------------------------------
 
@@ -176,6 +183,7 @@ class PatternRegistry:
         priority: int = 0,
         once: bool = False,
         weak: bool = False,
+        after_commit: bool = False,
     ) -> Registration:
         """Register ``handler`` for every event name that ``pattern`` fully matches.
 
@@ -186,6 +194,8 @@ class PatternRegistry:
         :param once: unregister the handler after it has been called once.
         :param weak: hold the handler (a function or bound method) through a weak reference;
             it is unregistered when its object is garbage-collected.
+        :param after_commit: mark the registration as an after-commit one (the dispatcher holds
+            its events until the commit; see :attr:`after_commit_registrations`).
         :raises InvalidPatternError: the pattern is not a valid regular expression.
         :raises InvalidHandlerError: the handler is not callable.
         """
@@ -198,9 +208,13 @@ class PatternRegistry:
         refuse_async_generator(handler, f"the handler {describe_handler(handler)} for pattern {pattern!r}")
         if not _is_int(priority):
             raise TypeError(f"priority must be an int, not {priority!r}")
+        if not isinstance(after_commit, bool):
+            raise TypeError(f"after_commit must be True or False, not {after_commit!r}")
         regex = self._compile(pattern)
         seq = next(self._seq)
-        registration = Registration(self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq)
+        registration = Registration(
+            self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq, after_commit=after_commit
+        )
         registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
         entry = _Entry(registration, regex, (-priority, seq))
         with self._lock:
@@ -211,6 +225,8 @@ class PatternRegistry:
                 self._literal_entries = literal
             else:
                 self._regex_entries = _inserted(self._regex_entries, entry)
+            if after_commit:
+                self._after_commit = (*self._after_commit, registration)
             self._cache = {}
         return registration
 
@@ -285,7 +301,16 @@ class PatternRegistry:
                 self._literal_entries = updated
             else:
                 self._regex_entries = tuple(e for e in self._regex_entries if e.registration is not registration)
+            if registration.after_commit:
+                self._after_commit = tuple(r for r in self._after_commit if r is not registration)
             self._cache = {}
+        if registration.after_commit:
+            self._after_commit_removed()
+
+    def _after_commit_removed(self) -> None:
+        callback = self.after_commit_removed
+        if callback is not None:
+            callback()
 
     def clear(self) -> None:
         """Unregister every handler."""
@@ -293,9 +318,13 @@ class PatternRegistry:
             entries = self._entries()
             self._regex_entries = ()
             self._literal_entries = {}
+            removed = bool(self._after_commit)
+            self._after_commit = ()
             self._cache = {}
         for entry in entries:
             entry.registration._registry = None
+        if removed:
+            self._after_commit_removed()
 
     def snapshot(self) -> RegistrySnapshot:
         """The registrations as they are now, for :meth:`restore`."""
@@ -317,10 +346,18 @@ class PatternRegistry:
             }
             self._cache = {}
             restored = {e.registration for e in self._entries()}
+            removed = any(r not in restored for r in self._after_commit)
+            self._after_commit = tuple(e.registration for e in self._entries() if e.registration.after_commit)
         for registration in now - restored:
             registration._registry = None
         for registration in restored:
             registration._registry = self
+        if removed:
+            self._after_commit_removed()
+
+    def after_commit_registrations(self) -> tuple[Registration, ...]:
+        """The registrations made with ``after_commit=True``, without a scan of every pattern."""
+        return self._after_commit
 
     def _entries(self) -> list[_Entry]:
         return [*self._regex_entries, *itertools.chain.from_iterable(self._literal_entries.values())]
