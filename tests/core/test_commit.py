@@ -425,6 +425,21 @@ def test_a_handler_of_an_after_commit_event_class_is_an_after_commit_registratio
     assert dispatcher.RegisterHandler(Closed, print).after_commit is True
 
 
+def test_a_queued_handler_can_be_an_after_commit_one(dispatcher: EventDispatcher, transactions: Transactions) -> None:
+    """``queued=True`` with ``after_commit=True`` holds the message until the commit, even with no message hold."""
+    transport = InMemoryTransport()
+    with using_transport(transport):
+        registration = dispatcher.RegisterHandler("orders::billed", send_invoice, queued=True, after_commit=True)
+        assert registration.after_commit is True
+        transaction = transactions.begin()
+        dispatcher.Dispatch("orders::billed")
+        dispatcher.ClearQueue()
+        assert transport.sent == []
+        transaction.commit()
+        dispatcher.ClearQueue()
+        assert [message.event_name for message in transport.sent] == ["orders::billed"]
+
+
 def test_the_registry_lists_its_after_commit_registrations(dispatcher: EventDispatcher) -> None:
     """``after_commit_registrations()`` follows registration, cancellation, clear and restore."""
     registry = dispatcher.registry
