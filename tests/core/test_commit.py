@@ -176,10 +176,15 @@ def test_the_event_class_names_the_database_it_waits_for(
     class Counted(Event):
         after_commit = True
 
-    Stocked.dispatcher = Counted.dispatcher = dispatcher
+    class Audited(Event):
+        after_commit_using = "audit"
+
+    Stocked.dispatcher = Counted.dispatcher = Audited.dispatcher = dispatcher
+    dispatcher.RegisterHandler(Audited, print, after_commit=True)
     dispatcher.Dispatch(Stocked())
     dispatcher.Dispatch(Counted())
-    assert transactions.asked == ["inventory", None]
+    dispatcher.Dispatch(Audited())  # its after-commit handler waits for that database too
+    assert transactions.asked == ["inventory", None, "audit"]
 
 
 def test_stop_propagation_holds_for_held_events(dispatcher: EventDispatcher, transactions: Transactions) -> None:

@@ -125,8 +125,9 @@ class Event(metaclass=EventMeta):
     .. versionadded:: 2.0
     """
     after_commit_using: ClassVar[str | None] = None
-    """The database whose transaction an ``after_commit`` event waits for; ``None``: the adapter's
-    default (with Django, ``DJANGO_EVENT_SYSTEM["QUEUED"]["DATABASE"]``, ``"default"`` unless set)."""
+    """The database whose transaction counts for this event (for itself when ``after_commit``, and
+    for its after-commit handlers); ``None``: the adapter's default (with Django,
+    ``DJANGO_EVENT_SYSTEM["QUEUED"]["DATABASE"]``, ``"default"`` unless set)."""
 
     _propagation_stopped: ClassVar[bool] = False
 
