@@ -195,11 +195,11 @@ def test_well_named_observer_gives_no_warning() -> None:
 
 
 def test_listener_after_commit_must_be_a_bool() -> None:
-    """An EventListener whose ``after_commit`` is not a bool gives E012."""
+    """An EventListener whose ``after_commit`` is not a bool gives E012 (and mypy rejects it)."""
 
     class Sloppy(EventListener):
         listensFor = ["checks::sloppy"]
-        after_commit = "yes"
+        after_commit = "yes"  # type: ignore[assignment]
 
         def handle(self, event: str) -> None: ...
 

@@ -246,3 +246,14 @@ def test_relay_stops_at_sigterm_and_restores_the_handler(outbox_rows: InMemoryTr
     assert restored is not_taken
     assert output.endswith("Published 2 message(s); 0 publish(es) failed (stopped by SIGTERM).\n")
     assert len(outbox_rows.sent) == 2
+
+
+def test_list_marks_a_handler_registered_after_commit() -> None:
+    """A function registered with ``after_commit=True`` is listed as after_commit."""
+
+    def notify(name: str) -> None:
+        """An after-commit handler."""
+
+    with Dispatcher.RegisterHandler("shop::shipped", notify, after_commit=True):
+        output = run("list")
+    assert "notify  priority=0  after_commit\n" in output

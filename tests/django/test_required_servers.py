@@ -44,7 +44,7 @@ def test_postgres_tests_skip_with_a_reason_when_the_server_is_absent() -> None:
     result = run_postgres_tests()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PostgreSQL does not answer on 127.0.0.1:5432" in result.stdout
-    assert "6 skipped, 10 deselected" in result.stdout
+    assert "14 skipped, 19 deselected" in result.stdout
 
 
 @pytest.mark.slow
@@ -53,5 +53,5 @@ def test_postgres_tests_fail_under_ci_when_the_server_is_absent() -> None:
     result = run_postgres_tests(CI="true")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PostgreSQL does not answer on 127.0.0.1:5432, and CI=true requires it" in result.stdout
-    assert "10 deselected, 6 errors" in result.stdout
+    assert "19 deselected, 14 errors" in result.stdout
     assert "skipped" not in result.stdout

@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 from django.test import TestCase
 
-from django_event_system import Dispatcher, Observer
-from django_event_system.testing import fake, record_events
+from django_event_system import Dispatcher, Event, EventDispatcher, Observer
+from django_event_system.testing import fake, muted, record_events
 from tests.django.testapp.models import Example
 
 CREATED = "events::db::tests::django::testapp::models::Example::created"
@@ -154,3 +154,111 @@ class MockedAfterCommitTests(TestCase):
         Dispatcher.ClearQueue()
         assert len(callbacks) == 1
         assert self.committed == ["delivered"]
+
+
+class Parcel(Event):
+    """An event with a label; the ``parcel`` fixture makes after-commit subclasses of it."""
+
+    label: str
+
+
+@pytest.fixture
+def parcel(dispatcher: EventDispatcher) -> Iterator[type[Parcel]]:
+    """An after-commit Event class of a dispatcher of its own, with one handler that records labels."""
+
+    class Shipped(Parcel):
+        after_commit = True
+
+    Shipped.dispatcher = dispatcher
+    dispatcher.listen(Shipped)(lambda event: None)
+    yield Shipped
+    Shipped.after_commit = False
+
+
+def ship(parcel: type[Parcel], label: str) -> Parcel:
+    return parcel.dispatcher.Dispatch(parcel(label=label))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_event_is_recorded_held_then_delivered_at_the_commit(parcel: type[Parcel]) -> None:
+    """A record's status is ``"held"`` until the transaction commits, ``"delivered"`` after."""
+    with record_events(dispatcher=parcel.dispatcher) as events:
+        with transaction.atomic():
+            ship(parcel, "in transit")
+            [record] = events.assert_dispatched(re.compile(".*Shipped"), status="held")
+        assert events.dispatched(re.compile(".*Shipped"), status="delivered") == [record]
+        assert events.dispatched(parcel, status="held") == []
+        ship(parcel, "autocommit")
+    assert [(r.event.label, r.status) for r in events if isinstance(r.event, Parcel)] == [
+        ("in transit", "delivered"),
+        ("autocommit", "delivered"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        pytest.param("delivered", marks=pytest.mark.django_db(transaction=True), id="real-transactions"),
+        pytest.param("held", marks=pytest.mark.django_db, id="inside-the-test-transaction"),
+    ],
+)
+def test_a_rolled_back_event_is_recorded_discarded(parcel: type[Parcel], kept: str) -> None:
+    """A rolled-back transaction (a savepoint, in a test's own) discards its events; ``assert_discarded`` finds them."""
+    with record_events(dispatcher=parcel.dispatcher) as events:
+        with transaction.atomic():
+            ship(parcel, "lost")
+            transaction.set_rollback(True)
+        ship(parcel, "kept")
+    [lost] = events.assert_discarded(parcel, times=1)
+    assert lost.label == "lost"
+    assert [event.label for event in events.discarded(parcel)] == ["lost"]
+    assert [(r.event.label, r.status) for r in events if isinstance(r.event, Parcel)] == [
+        ("lost", "discarded"),
+        ("kept", kept),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assert_discarded_fails_naming_what_became_of_the_event(parcel: type[Parcel]) -> None:
+    """When the event was committed, ``assert_discarded`` fails and says how the dispatches stand."""
+    with record_events(dispatcher=parcel.dispatcher) as events, transaction.atomic():
+        ship(parcel, "committed")
+    with pytest.raises(
+        AssertionError,
+        match=r"Shipped \('.*'\) was discarded 0 times, expected at least once "
+        r"\(dispatched 1 time: 1 delivered\)\.",
+    ):
+        events.assert_discarded(parcel)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("helper", ["fake", "muted"])
+def test_a_faked_or_muted_after_commit_event_schedules_nothing(
+    parcel: type[Parcel], helper: str, django_capture_on_commit_callbacks: CaptureCallbacks
+) -> None:
+    """Faked or muted, an after-commit event is recorded ``withheld`` and nothing waits for the commit."""
+    faking = fake(parcel, dispatcher=parcel.dispatcher) if helper == "fake" else muted(dispatcher=parcel.dispatcher)
+    with faking as events, django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ship(parcel, "faked")
+    assert callbacks == []
+    assert [record.status for record in events] == ["withheld"]
+
+
+class MockedAfterCommitEventTests(TestCase):
+    """``Expect`` of an after-commit Event class in Django's ``TestCase``."""
+
+    @Dispatcher.MocksDispatch
+    def test_an_expected_after_commit_event_is_not_scheduled_on_commit(self) -> None:
+        """An expected after-commit event is recorded, and no on-commit callback is left for it."""
+        received: list[str] = []
+
+        class Closed(Parcel):
+            after_commit = True
+
+        self.addCleanup(setattr, Closed, "after_commit", False)
+        Dispatcher.listen(Closed)(lambda event: received.append(event.label))
+        Dispatcher.Expect(Closed)
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            Closed.Dispatch(label="expected")
+        assert callbacks == []
+        assert received == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import types
 import unittest
 from pathlib import Path
 
@@ -51,6 +52,19 @@ def test_pytest_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_example=block("testing-pytest"))
     result = pytester.runpytest("-p", "no:randomly", "-p", "no:django", "-W", "error")
     result.assert_outcomes(passed=4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_example_runs() -> None:
+    """The after-commit testing example passes its own assertions against real commits and rollbacks."""
+    module = types.ModuleType("readme_after_commit")
+    sys.modules[module.__name__] = module  # Event classes are dataclasses, which look their module up
+    try:
+        exec(compile(block("testing-django"), "<README>", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+        order_paid: type[Event] = module.__dict__["OrderPaid"]
+        order_paid.after_commit = False  # it may outlive the test: Dispatcher must not stay gated
 
 
 def test_sample_failure_message_is_what_the_library_says() -> None:

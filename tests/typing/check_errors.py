@@ -6,7 +6,7 @@ mypy runs with ``warn_unused_ignores``, so if one of these lines stopped being a
 
 from __future__ import annotations
 
-from django_event_system import Dispatcher, Event
+from django_event_system import Dispatcher, Event, EventListener
 
 
 class OrderPlaced(Event):
@@ -76,3 +76,17 @@ total: str = import_orders(3)  # type: ignore[assignment]
 
 # Registration options are typed.
 Dispatcher.RegisterHandler("x", print, priority="high")  # type: ignore[arg-type]
+Dispatcher.RegisterHandler("x", print, after_commit="yes")  # type: ignore[arg-type]
+Dispatcher.listen("x", after_commit=1)  # type: ignore[call-overload]
+
+
+# after_commit is a declared bool, on Event classes and on EventListeners.
+class HeldWrongly(Event):
+    after_commit = "yes"  # type: ignore[assignment]
+
+
+class ListensWrongly(EventListener):
+    listensFor = ["x"]
+    after_commit = 1  # type: ignore[assignment]
+
+    def handle(self, event: str) -> None: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unittest
+from typing import Literal
 
 from typing_extensions import assert_type
 
@@ -39,6 +40,13 @@ def check_recorder(recorder: EventRecorder) -> None:
     assert_type(recorder.events, list[RecordedEvent])
     assert_type(recorder.names, list[str])
 
+    # What became of a dispatch: held until its commit, discarded by a rollback...
+    assert_type(recorder.dispatched(OrderPlaced, status="held"), list[OrderPlaced])
+    assert_type(recorder.discarded(OrderPlaced), list[OrderPlaced])
+    assert_type(recorder.assert_discarded("orders::placed", times=1), list[RecordedEvent])
+    assert_type(recorder.assert_discarded(OrderPlaced, where=lambda e: e.total > 10), list[OrderPlaced])
+    assert_type(recorder.events[0].status, Literal["delivered", "held", "discarded", "withheld"])
+
     recorder.assert_not_dispatched(OrderPlaced)
     recorder.assert_nothing_dispatched()
 
@@ -51,6 +59,8 @@ def check_recorder(recorder: EventRecorder) -> None:
     # A target is a name, a regex or an Event class.
     recorder.dispatched(42)  # type: ignore[call-overload]
     recorder.assert_not_dispatched(OrderPlaced(order_id=1))  # type: ignore[arg-type]
+    # A status is one of the four.
+    recorder.dispatched(OrderPlaced, status="rolled back")  # type: ignore[call-overload]
 
 
 def check_context_managers() -> None:

@@ -24,6 +24,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 import gevent
 
+from ._commit import note_after_commit_registration
 from ._context import _OUTSIDE, get_depth_holder, own_depth_holder
 from ._coroutines import await_coroutine, coroutine_home, in_runner_thread, run_on_home
 from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, HandlerInterruptedError, InvalidEventError
@@ -310,6 +311,7 @@ class EventDispatcher:
         once: bool = False,
         weak: bool = False,
         queued: bool | Queued = False,
+        after_commit: bool = False,
     ) -> Registration:
         """Call ``handler(name, *args, **kwargs)`` for every event whose name ``pattern`` fully matches.
 
@@ -320,16 +322,31 @@ class EventDispatcher:
         :param weak: hold the handler weakly (for bound methods of objects that may go away).
         :param queued: run the handler in a worker process, through the configured transport
             (``True``, or a :class:`Queued` with retry options); see ``configure_transport``.
+        :param after_commit: the handler receives an event dispatched inside a transaction only
+            once the transaction commits, never if it rolls back; the other handlers get it at
+            once. Outside a transaction, or without an adapter that knows the transactions (the
+            Django adapter), it gets it at once. A handler of an Event class whose
+            ``after_commit`` is true is an after-commit one.
         :returns: a :class:`Registration`; ``cancel()`` it (or leave its ``with`` block) to unregister.
         :raises InvalidPatternError: the pattern is not a valid regular expression.
         :raises InvalidHandlerError: the handler is not callable, or is queued without a name
             that a worker can find.
         """
+        if isinstance(pattern, type) and getattr(pattern, "after_commit", False) is True:
+            after_commit = True
         if queued:
-            return register_queued(self, pattern, handler, queued, priority=priority, once=once, weak=weak)
-        if isinstance(pattern, type) and issubclass(pattern, Event):
-            pattern = re.escape(pattern.__event_name__)
-        return self.registry.register(pattern, handler, priority=priority, once=once, weak=weak)
+            registration = register_queued(
+                self, pattern, handler, queued, priority=priority, once=once, weak=weak, after_commit=after_commit
+            )
+        else:
+            if isinstance(pattern, type) and issubclass(pattern, Event):
+                pattern = re.escape(pattern.__event_name__)
+            registration = self.registry.register(
+                pattern, handler, priority=priority, once=once, weak=weak, after_commit=after_commit
+            )
+        if after_commit:
+            note_after_commit_registration(self)
+        return registration
 
     register_handler = RegisterHandler
 
@@ -342,11 +359,19 @@ class EventDispatcher:
         once: bool = False,
         weak: bool = False,
         queued: bool | Queued = False,
+        after_commit: bool = False,
     ) -> _EventDecorator[_E]: ...
 
     @overload
     def listen(
-        self, target: str, *, priority: int = 0, once: bool = False, weak: bool = False, queued: bool | Queued = False
+        self,
+        target: str,
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        queued: bool | Queued = False,
+        after_commit: bool = False,
     ) -> Callable[[_F], _F]: ...
 
     def listen(
@@ -357,6 +382,7 @@ class EventDispatcher:
         once: bool = False,
         weak: bool = False,
         queued: bool | Queued = False,
+        after_commit: bool = False,
     ) -> _EventDecorator[Any] | Callable[[_F], _F]:
         """Register the decorated function as a handler.
 
@@ -369,9 +395,17 @@ class EventDispatcher:
             @Dispatcher.listen("orders::.*")
             def audit(name: str, *args: object, **kwargs: object) -> None: ...
 
-        ``queued=True`` (or ``queued=Queued(...)``) runs it in a worker process instead.
+        ``queued=True`` (or ``queued=Queued(...)``) runs it in a worker process instead;
+        ``after_commit=True`` gives it the events only once their transaction commits (see
+        :meth:`RegisterHandler`).
         """
-        options: dict[str, Any] = {"priority": priority, "once": once, "weak": weak, "queued": queued}
+        options: dict[str, Any] = {
+            "priority": priority,
+            "once": once,
+            "weak": weak,
+            "queued": queued,
+            "after_commit": after_commit,
+        }
         if isinstance(target, type) and issubclass(target, Event):
             return _EventDecorator(self, target, options)
         if not isinstance(target, str):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from typing_extensions import ParamSpec, dataclass_transform
 
+from ._commit import note_event_class
 from ._names import GetPathFromClass
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class EventMeta(type):
         own_name = namespace.get("Name")
         if own_name is not None and (not isinstance(own_name, str) or not own_name):
             raise TypeError(f"{name}.Name must be a non-empty str, not {own_name!r}")
+        for option in ("after_commit", "after_commit_using"):
+            if option in namespace:
+                _check_option(name, option, namespace[option])
         cls.__event_name__ = own_name or GetPathFromClass(cls)
         # eq=False: events keep identity semantics and stay hashable, as in 1.0.
         dataclasses.dataclass(eq=False)(cast("type[Any]", cls))
@@ -57,20 +61,36 @@ class EventMeta(type):
             # No fields to take: inherit __init__, so that a subclass of an event with a
             # hand-written __init__ keeps accepting its arguments (mypy sees it that way too).
             delattr(cls, "__init__")
+        if bases:
+            note_event_class(cast("type[Event]", cls))
         return cls
 
     def __setattr__(cls, attr: str, value: Any) -> None:
         if attr == "Name" and value is not None and (not isinstance(value, str) or not value):
             raise TypeError(f"{cls.__name__}.Name must be a non-empty str or None, not {value!r}")
+        if attr in ("after_commit", "after_commit_using"):
+            _check_option(cls.__name__, attr, value)
+        previous = getattr(cls, "dispatcher", None) if attr == "dispatcher" else None
         super().__setattr__(attr, value)
         if attr == "Name":
             super().__setattr__("__event_name__", value or GetPathFromClass(cls))
+        elif attr in ("after_commit", "dispatcher"):
+            note_event_class(cast("type[Event]", cls), previous)
 
     def __str__(cls) -> str:
         return cls.__event_name__
 
     def __repr__(cls) -> str:
         return f"<Event class {cls.__event_name__!r}>"
+
+
+def _check_option(class_name: str, option: str, value: object) -> None:
+    if option == "after_commit" and not isinstance(value, bool):
+        raise TypeError(f"{class_name}.after_commit must be True or False, not {value!r}")
+    if option == "after_commit_using" and value is not None and (not isinstance(value, str) or not value):
+        raise TypeError(
+            f"{class_name}.after_commit_using must be a database alias (a non-empty str) or None, not {value!r}"
+        )
 
 
 class Event(metaclass=EventMeta):
@@ -86,11 +106,28 @@ class Event(metaclass=EventMeta):
 
     ``Name`` sets the event name; without it the name is ``GetPathFromClass(cls)``. ``Name`` is
     read from the class itself, not inherited, so that a subclass never shares its parent's name.
+
+    ``after_commit = True`` holds every delivery of the event, to every handler, until the
+    transaction that dispatched it commits, and drops it if the transaction rolls back (see
+    :attr:`after_commit`).
     """
 
     Name: ClassVar[str | None] = None
     dispatcher: ClassVar[EventDispatcher]
     """The dispatcher that ``Dispatch`` and ``AddListener`` use; the global ``Dispatcher`` by default."""
+    after_commit: ClassVar[bool] = False
+    """``True``: dispatched inside a transaction, the event reaches its handlers (in-process and
+    queued) only once the transaction commits; never if it rolls back (a rolled-back savepoint
+    drops the events dispatched in it); at once outside a transaction. Needs an adapter that knows
+    the transactions (the Django adapter); without one, the event goes at once. Inherited by
+    subclasses.
+
+    .. versionadded:: 2.0
+    """
+    after_commit_using: ClassVar[str | None] = None
+    """The database whose transaction counts for this event (for itself when ``after_commit``, and
+    for its after-commit handlers); ``None``: the adapter's default (with Django,
+    ``DJANGO_EVENT_SYSTEM["QUEUED"]["DATABASE"]``, ``"default"`` unless set)."""
 
     _propagation_stopped: ClassVar[bool] = False
 
@@ -118,10 +155,15 @@ class Event(metaclass=EventMeta):
 
     @classmethod
     def AddListener(
-        cls, handler: Handler, *, priority: int = 0, once: bool = False, weak: bool = False
+        cls, handler: Handler, *, priority: int = 0, once: bool = False, weak: bool = False, after_commit: bool = False
     ) -> Registration:
-        """Register ``handler`` for this event; it is called as ``handler(name, event)``."""
-        return cls.dispatcher.RegisterHandler(cls, handler, priority=priority, once=once, weak=weak)
+        """Register ``handler`` for this event; it is called as ``handler(name, event)``.
+
+        The options are those of ``RegisterHandler``.
+        """
+        return cls.dispatcher.RegisterHandler(
+            cls, handler, priority=priority, once=once, weak=weak, after_commit=after_commit
+        )
 
     add_listener = AddListener
 

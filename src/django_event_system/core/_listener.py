@@ -31,7 +31,8 @@ class EventListener(abc.ABC):
     method) and is not registered.
 
     Class options: ``priority`` (higher runs first), ``dispatcher`` (another
-    :class:`EventDispatcher` than the global one).
+    :class:`EventDispatcher` than the global one), ``after_commit`` (the listener receives the
+    events dispatched inside a transaction only once it commits).
 
     Queued listeners: with ``queued = True`` the class's ``handle`` runs in a worker process
     (see ``configure_transport``); ``max_retries``, ``retry_backoff`` and ``retry_backoff_max``
@@ -45,6 +46,12 @@ class EventListener(abc.ABC):
     priority: ClassVar[int] = 0
     abstract: ClassVar[bool] = True
     dispatcher: ClassVar[EventDispatcher] = Dispatcher
+    after_commit: ClassVar[bool] = False
+    """``True``: an event dispatched inside a transaction reaches this listener only once the
+    transaction commits, never if it rolls back; outside a transaction, at once. The other
+    handlers of the event are not held back. Needs an adapter that knows the transactions (the
+    Django adapter): without one, events go at once. A value that is not a bool counts as
+    ``False`` and fails Django's system check ``django_event_system.E012``."""
     registrations: ClassVar[tuple[Registration, ...]] = ()
     """The handles of this class's registrations (empty for an abstract class)."""
     queued: ClassVar[bool] = False
@@ -88,10 +95,15 @@ class EventListener(abc.ABC):
         instance = cls()
         call = _ListenerCall(instance)
         queued = _queued_options(cls, call)
+        after_commit = cls.after_commit is True
         registrations: list[Registration] = []
         try:
             for target in listens_for:
-                registrations.append(cls.dispatcher.RegisterHandler(target, call, priority=cls.priority, queued=queued))
+                registrations.append(
+                    cls.dispatcher.RegisterHandler(
+                        target, call, priority=cls.priority, queued=queued, after_commit=after_commit
+                    )
+                )
         except Exception:
             for registration in registrations:
                 registration.cancel()

@@ -20,10 +20,11 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, Union, cast
 
+from ._commit import PendingCommit, current_hold
 from ._errors import EmptyEventNameError, EventSystemError
 from ._event import Event
 from ._registry import RegistrySnapshot
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DispatchObserver",
+    "DispatchStatus",
     "EventMatcher",
     "EventTarget",
     "MockSession",
@@ -59,6 +61,10 @@ class MockUsageError(EventSystemError, RuntimeError):
     """A testing helper was used where it cannot work, like ``Expect`` outside a mocked test."""
 
 
+DispatchStatus = Literal["delivered", "held", "discarded", "withheld"]
+"""What became of a recorded dispatch (see :attr:`RecordedEvent.status`)."""
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     """One dispatch, as the testing helpers saw it."""
@@ -72,7 +78,29 @@ class RecordedEvent:
     kwargs: dict[str, Any]
     """The keyword arguments given to ``Dispatch``."""
     delivered: bool
-    """Whether the event went on to its listeners (``False`` when it was expected, faked or muted)."""
+    """Whether the event went on to its listeners (``False`` when it was expected, faked or muted),
+    at once or once its transaction commits (see :attr:`status`)."""
+    hold: PendingCommit | None = field(default=None, compare=False, repr=False)
+    """The transaction that the event, or its share for after-commit handlers, waits for; ``None``
+    when nothing of it was held."""
+
+    @property
+    def status(self) -> DispatchStatus:
+        """What became of the dispatch, as it stands now.
+
+        ``"withheld"``: a testing helper kept it from its listeners (expected, faked, muted).
+        ``"held"``: it was dispatched inside a transaction that has not committed yet, and it
+        (an ``after_commit`` Event class) or its share for after-commit handlers waits for the
+        commit. ``"discarded"``: that transaction, or the savepoint it was dispatched in, rolled
+        back, so what waited was dropped. ``"delivered"``: it went on to its listeners (after the
+        commit, for what was held).
+        """
+        if not self.delivered:
+            return "withheld"
+        if self.hold is None:
+            return "delivered"
+        state = self.hold.state
+        return "delivered" if state == "released" else state
 
 
 class EventMatcher:
@@ -191,7 +219,7 @@ class _Tap:
                 swallowed = True
         if event is not None:
             args = args[1:]  # the dispatcher passes the instance first; the record keeps it apart
-        record = RecordedEvent(name, event, args, dict(kwargs), delivered=not swallowed)
+        record = RecordedEvent(name, event, args, dict(kwargs), delivered=not swallowed, hold=current_hold())
         for observer in observers:
             observer.observe(record)
         return swallowed

@@ -608,6 +608,7 @@ def register_queued(
     priority: int,
     once: bool,
     weak: bool,
+    after_commit: bool = False,
 ) -> Registration:
     """Register ``handler`` as a queued handler of ``dispatcher`` (see ``RegisterHandler``)."""
     if queued is True:
@@ -650,7 +651,7 @@ def register_queued(
             stub = existing
         else:
             stub = QueuedHandler(dispatcher, handler, options, key)
-        registration = dispatcher.registry.register(regex, stub, priority=priority)
+        registration = dispatcher.registry.register(regex, stub, priority=priority, after_commit=after_commit)
         stub.registrations = [r for r in stub.registrations if r.active]
         stub.registrations.append(registration)
         _handlers[key] = stub

@@ -106,7 +106,8 @@ class Registration:
     """The handle returned when a handler is registered.
 
     ``cancel()`` unregisters the handler; using the handle as a context manager cancels it on
-    exit. Cancelling twice is harmless.
+    exit. Cancelling twice is harmless. ``after_commit`` says whether the handler receives its
+    events only once the transaction that dispatched them commits.
     """
 
     __slots__ = (
@@ -114,6 +115,7 @@ class Registration:
         "_callback",
         "_registry",
         "_spent",
+        "after_commit",
         "handler",
         "once",
         "pattern",
@@ -133,6 +135,7 @@ class Registration:
         once: bool,
         weak: bool,
         seq: int,
+        after_commit: bool = False,
     ) -> None:
         self._registry: PatternRegistry | None = registry
         # A once handler that ran, or a weak one whose object is gone: never registered again.
@@ -144,6 +147,7 @@ class Registration:
         self.once = once
         self.weak = weak
         self.seq = seq
+        self.after_commit = after_commit
 
     @property
     def active(self) -> bool:
@@ -166,7 +170,7 @@ class Registration:
         self.cancel()
 
     def __repr__(self) -> str:
-        state = "" if self.active else " cancelled"
+        state = ("" if self.active else " cancelled") + (" after_commit" if self.after_commit else "")
         return f"<Registration {self.pattern!r} -> {describe_handler(self.handler)} priority={self.priority}{state}>"
 
 
@@ -353,6 +357,9 @@ class PatternRegistry:
         self.version = 0
         """Bumped by every change to the registrations; what was computed at an older version
         may be stale."""
+        self._after_commit: tuple[Registration, ...] = ()
+        self.after_commit_removed: Callable[[], None] | None = None
+        """Called after after-commit registrations went away (cancelled, cleared, not restored)."""
 
     # -- registration -----------------------------------------------------------------------
 
@@ -364,6 +371,7 @@ class PatternRegistry:
         priority: int = 0,
         once: bool = False,
         weak: bool = False,
+        after_commit: bool = False,
     ) -> Registration:
         """Register ``handler`` for every event name that ``pattern`` fully matches.
 
@@ -374,6 +382,8 @@ class PatternRegistry:
         :param once: unregister the handler after it has been called once.
         :param weak: hold the handler (a function or bound method) through a weak reference;
             it is unregistered when its object is garbage-collected.
+        :param after_commit: mark the registration as an after-commit one (the dispatcher holds
+            its events until the commit; see :attr:`after_commit_registrations`).
         :raises InvalidPatternError: the pattern is not a valid regular expression.
         :raises InvalidHandlerError: the handler is not callable.
         """
@@ -386,9 +396,13 @@ class PatternRegistry:
         refuse_async_generator(handler, f"the handler {describe_handler(handler)} for pattern {pattern!r}")
         if not _is_int(priority):
             raise TypeError(f"priority must be an int, not {priority!r}")
+        if not isinstance(after_commit, bool):
+            raise TypeError(f"after_commit must be True or False, not {after_commit!r}")
         regex = self._compile(pattern)
         seq = next(self._seq)
-        registration = Registration(self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq)
+        registration = Registration(
+            self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq, after_commit=after_commit
+        )
         registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
         prefix = pattern if regex is None else literal_prefix(pattern)
         entry = _Entry(
@@ -401,6 +415,8 @@ class PatternRegistry:
         )
         with self._lock:
             self._add(entry)
+            if after_commit:
+                self._after_commit = (*self._after_commit, registration)
             self._changed(entry)
         return registration
 
@@ -492,32 +508,45 @@ class PatternRegistry:
 
     def _remove(self, registration: Registration) -> None:
         with self._lock:
-            pattern = registration.pattern
-            literal = self._literal_entries.get(pattern)
-            if literal is not None and any(e.registration is registration for e in literal):
-                remaining = tuple(e for e in literal if e.registration is not registration)
-                updated = dict(self._literal_entries)
-                if remaining:
-                    updated[pattern] = remaining
-                else:
-                    del updated[pattern]
-                self._literal_entries = updated
-                self._changed(next(e for e in literal if e.registration is registration))
-                return
-            entries = self._regex_entries
-            # Sorted by (-priority, seq), which the registration carries: found by bisection.
-            at = bisect.bisect_left(entries, (-registration.priority, registration.seq), key=_sort_key)
-            if at == len(entries) or entries[at].registration is not registration:
-                return
-            entry = entries[at]
-            self._regex_entries = entries[:at] + entries[at + 1 :]
-            self._index.remove(entry)
-            regex, users = self._compiled[pattern]
-            if users > 1:
-                self._compiled[pattern] = (regex, users - 1)
+            self._remove_entry(registration)
+            if registration.after_commit:
+                self._after_commit = tuple(r for r in self._after_commit if r is not registration)
+        if registration.after_commit:
+            self._after_commit_removed()
+
+    def _remove_entry(self, registration: Registration) -> None:
+        """Take the registration's entry out of the entries and the index (under the lock)."""
+        pattern = registration.pattern
+        literal = self._literal_entries.get(pattern)
+        if literal is not None and any(e.registration is registration for e in literal):
+            remaining = tuple(e for e in literal if e.registration is not registration)
+            updated = dict(self._literal_entries)
+            if remaining:
+                updated[pattern] = remaining
             else:
-                del self._compiled[pattern]
-            self._changed(entry)
+                del updated[pattern]
+            self._literal_entries = updated
+            self._changed(next(e for e in literal if e.registration is registration))
+            return
+        entries = self._regex_entries
+        # Sorted by (-priority, seq), which the registration carries: found by bisection.
+        at = bisect.bisect_left(entries, (-registration.priority, registration.seq), key=_sort_key)
+        if at == len(entries) or entries[at].registration is not registration:
+            return
+        entry = entries[at]
+        self._regex_entries = entries[:at] + entries[at + 1 :]
+        self._index.remove(entry)
+        regex, users = self._compiled[pattern]
+        if users > 1:
+            self._compiled[pattern] = (regex, users - 1)
+        else:
+            del self._compiled[pattern]
+        self._changed(entry)
+
+    def _after_commit_removed(self) -> None:
+        callback = self.after_commit_removed
+        if callback is not None:
+            callback()
 
     def _reset(self, regex_entries: tuple[_Entry, ...], literal_entries: dict[str, tuple[_Entry, ...]]) -> None:
         """Make these the registrations, rebuilding the index and dropping the cache (under the lock)."""
@@ -535,9 +564,13 @@ class PatternRegistry:
         """Unregister every handler."""
         with self._lock:
             entries = self._entries()
+            removed = bool(self._after_commit)
+            self._after_commit = ()
             self._reset((), {})
         for entry in entries:
             entry.registration._registry = None
+        if removed:
+            self._after_commit_removed()
 
     def snapshot(self) -> RegistrySnapshot:
         """The registrations as they are now, for :meth:`restore`."""
@@ -558,10 +591,18 @@ class PatternRegistry:
                 {pattern: kept for pattern, entries in snapshot.literal_entries.items() if (kept := _live(entries))},
             )
             restored = {e.registration for e in self._entries()}
+            removed = any(r not in restored for r in self._after_commit)
+            self._after_commit = tuple(e.registration for e in self._entries() if e.registration.after_commit)
         for registration in now - restored:
             registration._registry = None
         for registration in restored:
             registration._registry = self
+        if removed:
+            self._after_commit_removed()
+
+    def after_commit_registrations(self) -> tuple[Registration, ...]:
+        """The registrations made with ``after_commit=True``, without a scan of every pattern."""
+        return self._after_commit
 
     def _entries(self) -> list[_Entry]:
         return [*self._regex_entries, *itertools.chain.from_iterable(self._literal_entries.values())]

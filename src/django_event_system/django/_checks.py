@@ -94,13 +94,14 @@ def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
         if not isinstance(listener, EventListener) or type(listener) in seen:
             continue
         seen.add(type(listener))
-        value = getattr(listener, "after_commit", False)
+        value: object = listener.after_commit
         if not isinstance(value, bool):
             cls = type(listener)
             errors.append(
                 checks.Error(
                     f"{cls.__module__}.{cls.__qualname__}.after_commit must be True or False, not {value!r}.",
-                    hint="after_commit = True delivers model events to the listener only after the commit.",
+                    hint="after_commit = True delivers events to the listener only once their transaction commits; "
+                    "until it is a bool, the listener gets them at once.",
                     obj=cls,
                     id="django_event_system.E012",
                 )

@@ -16,7 +16,7 @@ from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
 from . import _changes
-from ._transactions import COMMIT_ACTIONS, dispatch_model_event
+from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
 
@@ -44,7 +44,7 @@ def model_event_name(model: type[Model], action: ModelAction) -> str:
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown model action {action!r}; expected one of {', '.join(ACTIONS)}")
-    return f"events::db::{GetPathFromClass(model)}::{action}"
+    return f"{MODEL_EVENT_PREFIX}{GetPathFromClass(model)}::{action}"
 
 
 def check_model(model: object) -> str | None:

@@ -189,17 +189,14 @@ class Observer(Generic[ModelT]):
 class _ObserverCall:
     """The handler registered for one action of an Observer: looks the method up at every call."""
 
-    __slots__ = ("__event_system_description__", "action", "observer")
+    __slots__ = ("__event_system_after_commit__", "__event_system_description__", "action", "observer")
 
     def __init__(self, observer: Observer[Any], action: ModelAction) -> None:
         self.observer = observer
         self.action = action
         cls = type(observer)
         self.__event_system_description__ = f"{cls.__module__}:{cls.__qualname__}.{action}"
-
-    @property
-    def __event_system_after_commit__(self) -> bool:
-        return self.action in COMMIT_ACTIONS and type(self.observer).after_commit
+        self.__event_system_after_commit__ = action in COMMIT_ACTIONS and cls.after_commit
 
     def __call__(self, name: str, instance: Model, *args: Any, **kwargs: Any) -> object:
         method = getattr(self.observer, self.action)
@@ -267,7 +264,11 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
         pattern = re.escape(model_event_name(model, action))
         call = _ObserverCall(instance, action)
         queued = observer_queue_options(instance, action)
-        registrations.append(cls.dispatcher.RegisterHandler(pattern, call, priority=cls.priority, queued=queued))
+        registrations.append(
+            cls.dispatcher.RegisterHandler(
+                pattern, call, priority=cls.priority, queued=queued, after_commit=call.__event_system_after_commit__
+            )
+        )
     cls.registrations = tuple(registrations)
     logger.debug(
         "observer %s.%s registered for %s: %s",

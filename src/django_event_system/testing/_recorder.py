@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 import threading
@@ -11,6 +12,7 @@ from typing import Any, TypeVar, overload
 
 from ..core import Dispatcher, Event, EventDispatcher
 from ..core._mocking import (
+    DispatchStatus,
     EventMatcher,
     EventTarget,
     RecordedEvent,
@@ -42,6 +44,10 @@ class EventRecorder:
 
     While the recorder is active, every query first drains the dispatcher's queue
     (``ClearQueue``): the events that handlers dispatch are seen, and no assertion races the queue.
+
+    Each record has a :attr:`~RecordedEvent.status` (``"delivered"``, ``"held"`` until its
+    transaction commits, ``"discarded"`` by a rollback, ``"withheld"`` by a testing helper);
+    ``status=`` narrows the queries and assertions to the records that have it now.
     """
 
     def __init__(self, dispatcher: EventDispatcher | None = None) -> None:
@@ -136,35 +142,59 @@ class EventRecorder:
         state = "recording" if self._detach is not None else "stopped"
         return f"<{type(self).__name__} {state}, {count} event{'s' if count != 1 else ''}>"
 
-    def _matching(self, target: EventTarget) -> tuple[EventMatcher, list[RecordedEvent], list[RecordedEvent]]:
+    def _matching(
+        self, target: EventTarget, status: DispatchStatus | None = None
+    ) -> tuple[EventMatcher, list[RecordedEvent], list[RecordedEvent]]:
         matcher = EventMatcher(target)
         records = self._settled()
-        return matcher, [r for r in records if matcher.matches(r.name, r.event)], records
+        matched = [r for r in records if matcher.matches(r.name, r.event)]
+        if status is not None:
+            matched = [r for r in matched if r.status == status]
+        return matcher, matched, records
 
     @overload
-    def dispatched(self, target: type[_E]) -> list[_E]: ...
+    def dispatched(self, target: type[_E], *, status: DispatchStatus | None = None) -> list[_E]: ...
 
     @overload
-    def dispatched(self, target: str | re.Pattern[str]) -> list[RecordedEvent]: ...
+    def dispatched(
+        self, target: str | re.Pattern[str], *, status: DispatchStatus | None = None
+    ) -> list[RecordedEvent]: ...
 
-    def dispatched(self, target: EventTarget) -> list[Any]:
+    def dispatched(self, target: EventTarget, *, status: DispatchStatus | None = None) -> list[Any]:
         """Return what was dispatched for ``target``, in order.
 
         For an Event class, the Event instances (typed as that class); for a name or a regular
         expression, the :class:`RecordedEvent` records.
 
+        :param status: only the dispatches whose :attr:`RecordedEvent.status` it is now.
         :raises TypeError: ``target`` is not a name, a compiled regex or an Event class.
         """
-        _, matched, _ = self._matching(target)
+        _, matched, _ = self._matching(target, status)
         if isinstance(target, type):
             return [record.event for record in matched]
         return matched
+
+    @overload
+    def discarded(self, target: type[_E]) -> list[_E]: ...
+
+    @overload
+    def discarded(self, target: str | re.Pattern[str]) -> list[RecordedEvent]: ...
+
+    def discarded(self, target: EventTarget) -> list[Any]:
+        """What was dispatched for ``target`` inside a transaction that rolled back, so that what
+        waited for the commit was dropped: ``dispatched(target, status="discarded")``."""
+        return self.dispatched(target, status="discarded")
 
     # -- assertions -------------------------------------------------------------------------
 
     @overload
     def assert_dispatched(
-        self, target: type[_E], times: int | None = None, where: Callable[[_E], object] | None = None
+        self,
+        target: type[_E],
+        times: int | None = None,
+        where: Callable[[_E], object] | None = None,
+        *,
+        status: DispatchStatus | None = None,
     ) -> list[_E]: ...
 
     @overload
@@ -173,10 +203,17 @@ class EventRecorder:
         target: str | re.Pattern[str],
         times: int | None = None,
         where: Callable[[RecordedEvent], object] | None = None,
+        *,
+        status: DispatchStatus | None = None,
     ) -> list[RecordedEvent]: ...
 
     def assert_dispatched(
-        self, target: EventTarget, times: int | None = None, where: Callable[[Any], object] | None = None
+        self,
+        target: EventTarget,
+        times: int | None = None,
+        where: Callable[[Any], object] | None = None,
+        *,
+        status: DispatchStatus | None = None,
     ) -> list[Any]:
         """Assert that ``target`` was dispatched (exactly ``times`` times, if given).
 
@@ -184,6 +221,9 @@ class EventRecorder:
         :param times: the exact number of matching dispatches; ``None`` means at least one.
         :param where: only count the dispatches for which it returns true. It receives the Event
             instance for an Event class, the :class:`RecordedEvent` for a name or a regex.
+        :param status: only count the dispatches whose :attr:`RecordedEvent.status` it is now:
+            ``"held"`` (their transaction has not committed yet), ``"discarded"`` (it rolled
+            back), ``"delivered"`` or ``"withheld"``.
         :returns: the matching dispatches, as :meth:`dispatched` returns them.
         :raises AssertionError: the assertion does not hold; the message lists what was dispatched.
         :raises ValueError: ``times`` is negative.
@@ -194,22 +234,48 @@ class EventRecorder:
             not isinstance(count_given, int) or isinstance(count_given, bool) or count_given < 0
         ):
             raise ValueError(f"times must be a non-negative int or None, not {times!r}")
-        matcher, matched, records = self._matching(target)
+        matcher, every, records = self._matching(target)
+        matched = every if status is None else [r for r in every if r.status == status]
         found: list[Any] = [r.event for r in matched] if isinstance(target, type) else matched
         selected = found if where is None else [item for item in found if where(item)]
         count = len(selected)
         if (times is None and count > 0) or count == times:
             return selected
         expected = "at least once" if times is None else f"exactly {_times(times)}"
+        verb = "dispatched" if status is None else status
         if where is None:
-            problem = f"{matcher} was dispatched {_times(count)}, expected {expected}"
+            problem = f"{matcher} was {verb} {_times(count)}, expected {expected}"
         else:
             problem = (
-                f"{matcher} was dispatched {_times(len(found))}, {count} of them matching "
+                f"{matcher} was {verb} {_times(len(found))}, {count} of them matching "
                 f"where={_describe_predicate(where)}, expected {expected}"
             )
-        hint = suggest_name(matcher, records) if not matched else ""
+        if status is not None and every:
+            statuses = collections.Counter(record.status for record in every)
+            problem += f" (dispatched {_times(len(every))}: {', '.join(f'{n} {s}' for s, n in statuses.items())})"
+        hint = suggest_name(matcher, records) if not every else ""
         raise AssertionError(f"{problem}{hint}.\n{_what_was_dispatched(records)}")
+
+    @overload
+    def assert_discarded(
+        self, target: type[_E], times: int | None = None, where: Callable[[_E], object] | None = None
+    ) -> list[_E]: ...
+
+    @overload
+    def assert_discarded(
+        self,
+        target: str | re.Pattern[str],
+        times: int | None = None,
+        where: Callable[[RecordedEvent], object] | None = None,
+    ) -> list[RecordedEvent]: ...
+
+    def assert_discarded(
+        self, target: EventTarget, times: int | None = None, where: Callable[[Any], object] | None = None
+    ) -> list[Any]:
+        """Assert that ``target`` was dispatched inside a transaction that rolled back, so that what
+        waited for the commit was dropped: ``assert_dispatched(target, times, where, status="discarded")``."""
+        __tracebackhide__ = True
+        return self.assert_dispatched(target, times, where, status="discarded")
 
     def assert_not_dispatched(self, target: EventTarget) -> None:
         """Assert that ``target`` was not dispatched.

@@ -48,7 +48,7 @@ def _flags(registration: Registration) -> dict[str, Any]:
         "priority": registration.priority,
         "once": registration.once,
         "weak": registration.weak,
-        "after_commit": wants_after_commit(handler),
+        "after_commit": registration.after_commit or wants_after_commit(handler),
         "queued": isinstance(handler, QueuedHandler),
         "outbox": isinstance(handler, QueuedHandler) and handler.uses_outbox,
     }
