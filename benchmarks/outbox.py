@@ -32,8 +32,6 @@ least 0.5x the loop's throughput.
 from __future__ import annotations
 
 import argparse
-import datetime
-import decimal
 import os
 import time
 import uuid
@@ -45,6 +43,7 @@ import redis
 from django.conf import settings
 
 import django
+from benchmarks._orders import OrderPlaced, payload
 
 BROKER = os.environ.get("DES_BENCH_BROKER", "redis://127.0.0.1:6379/13")
 QUEUE = "des-bench-outbox"
@@ -72,16 +71,6 @@ def configure() -> None:
     django.setup()
 
 
-def payload(n: int) -> dict[str, Any]:
-    return {
-        "order_id": n,
-        "total": decimal.Decimal("99.90"),
-        "placed_at": datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc),
-        "customer": "customer@example.com",
-        "items": [1, 2, 3, 4],
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="events per round and side")
@@ -106,7 +95,7 @@ def run(events: int, rounds: int) -> None:
     from django.db import connection, transaction
 
     from django_event_system.celery import CeleryTransport
-    from django_event_system.core import Event, EventDispatcher, Message, Queued, configure_transport
+    from django_event_system.core import EventDispatcher, Message, Queued, configure_transport
     from django_event_system.django._outbox import Relay
     from django_event_system.models import OutboxMessage
 
@@ -131,14 +120,7 @@ def run(events: int, rounds: int) -> None:
     delay_on_commit: Callable[..., object] = record.delay_on_commit  # type: ignore[attr-defined]
     bus = EventDispatcher()
 
-    class OrderPlaced(Event):
-        Name = "bench::order_placed"
-        dispatcher = bus
-        order_id: int
-        total: decimal.Decimal
-        placed_at: datetime.datetime
-        customer: str
-        items: list[int]
+    OrderPlaced.dispatcher = bus
 
     def count_order(event: OrderPlaced) -> None:
         """The outbox listener (never run: there is no worker)."""

@@ -22,8 +22,6 @@ database 14 is used and flushed.
 from __future__ import annotations
 
 import argparse
-import datetime
-import decimal
 import os
 import signal
 import subprocess
@@ -35,8 +33,9 @@ from typing import Any
 import redis
 from celery import Celery
 
+from benchmarks._orders import OrderPlaced, payload
 from django_event_system.celery import CeleryTransport
-from django_event_system.core import Event, EventDispatcher, Queued, configure_transport
+from django_event_system.core import EventDispatcher, Queued, configure_transport
 
 BROKER = os.environ.get("DES_BENCH_BROKER", "redis://127.0.0.1:6379/14")
 QUEUE = "des-bench"
@@ -57,14 +56,7 @@ bus = EventDispatcher()
 configure_transport(CeleryTransport(app))
 
 
-class OrderPlaced(Event):
-    Name = "bench::order_placed"
-    dispatcher = bus
-    order_id: int
-    total: decimal.Decimal
-    placed_at: datetime.datetime
-    customer: str
-    items: list[int]
+OrderPlaced.dispatcher = bus
 
 
 # An explicit key: run as a script, this module is __main__ here but not in the worker.
@@ -78,16 +70,6 @@ def count_order(event: OrderPlaced) -> None:
 def record(payload: dict[str, Any]) -> None:
     """The plain task: count the call."""
     _counter.incr(COUNTER)
-
-
-def payload(n: int) -> dict[str, Any]:
-    return {
-        "order_id": n,
-        "total": decimal.Decimal("99.90"),
-        "placed_at": datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc),
-        "customer": "customer@example.com",
-        "items": [1, 2, 3, 4],
-    }
 
 
 def wait_for(count: int, timeout: float) -> None:
