@@ -94,10 +94,10 @@ def run(events: int, rounds: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from django_event_system.celery import CeleryTransport
     from django_event_system.core import EventDispatcher, Message, Queued, configure_transport
     from django_event_system.django._outbox import Relay
     from django_event_system.models import OutboxMessage
+    from django_event_system.transports.celery import CeleryTransport
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

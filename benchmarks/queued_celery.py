@@ -34,8 +34,8 @@ import redis
 from celery import Celery
 
 from benchmarks._orders import OrderPlaced, payload
-from django_event_system.celery import CeleryTransport
 from django_event_system.core import EventDispatcher, Queued, configure_transport
+from django_event_system.transports.celery import CeleryTransport
 
 BROKER = os.environ.get("DES_BENCH_BROKER", "redis://127.0.0.1:6379/14")
 QUEUE = "des-bench"

@@ -31,8 +31,8 @@ from django_event_system import (
     SignalToEvent,
     configure,
 )
-from django_event_system.celery import drain_after_tasks
 from django_event_system.testing import MockUsageError, fake_except, record_events
+from django_event_system.transports.celery import drain_after_tasks
 from tests.django.testapp.models import AbstractThing
 
 _dispatcher = EventDispatcher()

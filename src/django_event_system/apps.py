@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .django._apps import DjangoEventSystemConfig
+from .django import DjangoEventSystemConfig
 
 __all__ = ["DjangoEventSystemConfig"]

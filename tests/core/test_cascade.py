@@ -9,7 +9,7 @@ import gevent
 import pytest
 
 from django_event_system.core import CascadeDepthError, EventDispatcher
-from django_event_system.core._context import current_depth
+from django_event_system.core._cascade import current_depth
 
 
 @pytest.fixture

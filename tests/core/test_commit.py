@@ -79,9 +79,10 @@ def no_adapter() -> Iterator[None]:
 
 
 def gate_of(dispatcher: EventDispatcher) -> object | None:
-    gates = [i for i in dispatcher._interceptors if isinstance(getattr(i, "commit_gate", None), _CommitGate)]
-    assert len(gates) <= 1
-    return gates[0] if gates else None
+    gate = _CommitGate.gates.get(dispatcher)
+    if gate is None or gate.interceptor not in dispatcher._interceptors:
+        return None
+    return gate
 
 
 def has_fast_path(dispatcher: EventDispatcher) -> bool:

@@ -201,13 +201,25 @@ def test_dispatch_with_hand_written_init(events: EventDispatcher) -> None:
 
 
 def test_dispatch_aliases_call_the_same_method(events: EventDispatcher) -> None:
-    """``dispatch`` and ``DispatchAsync`` dispatch like ``Dispatch``."""
+    """``dispatch`` dispatches like ``Dispatch``; the deprecated ``DispatchAsync`` too, with a warning."""
     received: list[int] = []
     events.RegisterHandler(OrderPlaced, lambda name, event: received.append(event.order_id))
     OrderPlaced.dispatch(order_id=1)
-    OrderPlaced.DispatchAsync(order_id=2)
+    with pytest.warns(DeprecationWarning, match=r"Event\.DispatchAsync\(\) is deprecated: use Dispatch\(\)"):
+        event = OrderPlaced.DispatchAsync(order_id=2)
+    assert event.order_id == 2
     events.ClearQueue()
     assert received == [1, 2]
+
+
+def test_drain_is_a_deprecated_name_of_clear_queue(events: EventDispatcher) -> None:
+    """``EventDispatcher.drain()`` still drains, and warns that ``ClearQueue()`` is the name."""
+    received: list[int] = []
+    events.RegisterHandler(OrderPlaced, lambda name, event: received.append(event.order_id))
+    OrderPlaced.Dispatch(order_id=3)
+    with pytest.warns(DeprecationWarning, match=r"EventDispatcher\.drain\(\) is deprecated: use ClearQueue\(\)"):
+        events.drain(timeout=10)
+    assert received == [3]
 
 
 def test_dispatch_with_bad_arguments_raises_and_queues_nothing(events: EventDispatcher) -> None:

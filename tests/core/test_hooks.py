@@ -1,4 +1,4 @@
-"""Tests for the seams that framework adapters use: worker exit hooks and targeted delivery."""
+"""Tests for the seams that framework adapters use: delivery greenlet exit hooks and targeted delivery."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from greenlet import getcurrent, greenlet
 
 from django_event_system.core import EmptyEventNameError, EventDispatcher, HandlerErrors
-from django_event_system.core._queue import add_worker_exit_hook
+from django_event_system.core.integration import add_greenlet_exit_hook
 
 
 @pytest.fixture
 def exits() -> Iterator[list[greenlet]]:
-    """Record the greenlet of every worker exit hook call while the test runs."""
+    """Record the greenlet of every delivery greenlet exit hook call while the test runs."""
     calls: list[greenlet] = []
-    remove = add_worker_exit_hook(lambda: calls.append(getcurrent()))
+    remove = add_greenlet_exit_hook(lambda: calls.append(getcurrent()))
     yield calls
     remove()
 
@@ -54,7 +54,7 @@ def test_clear_queue_waits_for_exit_hooks(dispatcher: EventDispatcher) -> None:
         finished.append(True)
 
     dispatcher.pool_size = 1
-    remove = add_worker_exit_hook(slow_hook)
+    remove = add_greenlet_exit_hook(slow_hook)
     try:
         dispatcher.RegisterHandler("hooks::slow", lambda name: None)
         dispatcher.Dispatch("hooks::slow")
@@ -73,9 +73,9 @@ def test_failing_exit_hook_is_logged_and_the_others_run(
         raise RuntimeError("cannot release")
 
     dispatcher.pool_size = 1
-    remove = add_worker_exit_hook(broken_hook)
+    remove = add_greenlet_exit_hook(broken_hook)
     second: list[bool] = []
-    remove_second = add_worker_exit_hook(lambda: second.append(True))
+    remove_second = add_greenlet_exit_hook(lambda: second.append(True))
     try:
         dispatcher.RegisterHandler("hooks::broken", lambda name: None)
         dispatcher.Dispatch("hooks::broken")
@@ -86,7 +86,7 @@ def test_failing_exit_hook_is_logged_and_the_others_run(
         remove_second()
     assert second == [True]
     assert len(exits) == 1
-    [record] = [r for r in caplog.records if "worker exit hook" in r.getMessage()]
+    [record] = [r for r in caplog.records if "delivery greenlet exit hook" in r.getMessage()]
     assert "broken_hook" in record.getMessage()
     assert record.exc_info is not None
     assert str(record.exc_info[1]) == "cannot release"
@@ -95,7 +95,7 @@ def test_failing_exit_hook_is_logged_and_the_others_run(
 def test_removed_exit_hook_is_not_called(dispatcher: EventDispatcher) -> None:
     """After ``remove()``, workers no longer call the hook."""
     calls: list[bool] = []
-    remove = add_worker_exit_hook(lambda: calls.append(True))
+    remove = add_greenlet_exit_hook(lambda: calls.append(True))
     remove()
     dispatcher.RegisterHandler("hooks::removed", lambda name: None)
     dispatcher.Dispatch("hooks::removed")
@@ -105,8 +105,8 @@ def test_removed_exit_hook_is_not_called(dispatcher: EventDispatcher) -> None:
 
 def test_exit_hook_must_be_callable() -> None:
     """Registering something that is not callable fails at once, naming it."""
-    with pytest.raises(TypeError, match=r"a worker exit hook must be callable, not 42"):
-        add_worker_exit_hook(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"a delivery greenlet exit hook must be callable, not 42"):
+        add_greenlet_exit_hook(42)  # type: ignore[arg-type]
 
 
 def test_event_queued_while_a_hook_waits_is_not_stranded(dispatcher: EventDispatcher) -> None:
@@ -122,7 +122,7 @@ def test_event_queued_while_a_hook_waits_is_not_stranded(dispatcher: EventDispat
             dispatcher.Dispatch("hooks::late")
             gevent.sleep(0)  # the hub runs while the only worker is still counted as running
 
-    remove = add_worker_exit_hook(dispatching_hook)
+    remove = add_greenlet_exit_hook(dispatching_hook)
     try:
         dispatcher.Dispatch("hooks::first")
         # No ClearQueue: only the hub gets control, as in a monkey-patched server.

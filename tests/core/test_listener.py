@@ -436,3 +436,37 @@ def test_a_name_dispatched_with_an_event_argument_keeps_the_name(events: EventDi
     events.Dispatch(placed)
     events.ClearQueue()
     assert calls == [("audit", placed), (placed,)]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "option"),
+    [
+        ("after_comit", "after_commit"),
+        ("listens_for", "listensFor"),
+        ("prority", "priority"),
+        ("max_retires", "max_retries"),
+    ],
+)
+def test_a_misspelt_option_is_refused_at_class_definition(attribute: str, option: str) -> None:
+    """An attribute named nearly like an option would be silently ignored: the class is refused, naming the option."""
+    namespace: dict[str, object] = {"listensFor": ["listener::typo"], attribute: True, "handle": lambda self, *a: None}
+    with pytest.raises(
+        ListenerDefinitionError, match=rf"Typo\.{attribute} is not an EventListener option: did you mean {option}\?"
+    ):
+        type("Typo", (EventListener,), namespace)
+
+
+def test_attributes_unlike_any_option_are_the_listener_s_own() -> None:
+    """A listener's own data attributes (not near any option name) are left alone."""
+
+    class OwnAttributes(EventListener):
+        listensFor = ["listener::own"]
+        template = "receipt.txt"
+        recipients = ("ops@example.com",)
+
+        def handle(self, *args: object, **kwargs: object) -> None: ...
+
+    try:
+        assert OwnAttributes.template == "receipt.txt"
+    finally:
+        OwnAttributes.unregister()

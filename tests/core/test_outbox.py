@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from django_event_system.core import (
+    Delivery,
     EnqueueError,
     Event,
     EventDispatcher,
@@ -21,8 +22,7 @@ from django_event_system.core import (
     process_message,
     using_transport,
 )
-from django_event_system.core._queued import set_outbox
-from django_event_system.core._worker import Delivery, set_delivery_guard
+from django_event_system.core.integration import set_delivery_guard, set_outbox
 
 handled: list[str] = []
 

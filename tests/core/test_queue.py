@@ -477,7 +477,7 @@ def test_a_drain_adopting_an_ending_threads_events_meanwhile_loses_none(
     """A thread ending outside ``threading`` while a drain elsewhere adopts its queue: every event is handled once."""
     import types
 
-    from django_event_system.core import _queue
+    from django_event_system.core import _local_queue as _queue
 
     seen: list[int] = []
     dispatcher.RegisterHandler("race", lambda name, number: seen.append(number))

@@ -20,7 +20,7 @@ from django_event_system.core import (
     set_hold_provider,
     using_transport,
 )
-from django_event_system.core._serialization import JSON
+from django_event_system.core.queued._serialization import JSON
 
 RECEIPT = "tests.core.test_queued_dispatch:send_receipt"
 AUDIT = "tests.core.test_queued_dispatch:audit"

@@ -23,7 +23,7 @@ from django_event_system.core import (
     register_event_class,
     register_value_codec,
 )
-from django_event_system.core._serialization import JSON, decode_event, decode_value, encode_event, encode_value
+from django_event_system.core.queued._serialization import JSON, decode_event, decode_value, encode_event, encode_value
 
 
 class Point(Event):

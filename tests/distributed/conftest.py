@@ -26,8 +26,8 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.worker import state
 
-from django_event_system.celery import CeleryTransport
 from django_event_system.core import using_transport
+from django_event_system.transports.celery import CeleryTransport
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ def dispatch() -> dict[str, str]:
     from django.db import transaction
 
     from django_event_system import Dispatcher
-    from django_event_system.django.tasks import handle_queued_event
+    from django_event_system.transports.tasks import handle_queued_event
     from tests.distributed.tasksapp.listeners import Doomed, OrderPlaced
     from tests.distributed.tasksapp.models import Order
 

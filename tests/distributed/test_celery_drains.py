@@ -22,9 +22,9 @@ from celery.app.trace import build_tracer
 from celery.signals import worker_process_shutdown, worker_shutdown
 from celery.utils.dispatch import Signal
 
-from django_event_system import celery as celery_adapter
-from django_event_system.celery import drain_after_tasks
 from django_event_system.core import EventDispatcher
+from django_event_system.transports import celery as celery_adapter
+from django_event_system.transports.celery import drain_after_tasks
 from tests.distributed.conftest import StartWorker, make_app, wait_for, wait_until
 from tests.distributed.handlers import handlings
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from django_event_system.celery import TASK_NAME, CeleryTransport
 from django_event_system.core import EnqueueError, HandlerErrors, using_transport
+from django_event_system.transports.celery import TASK_NAME, CeleryTransport
 from tests.distributed.conftest import Records, Running, WorkerProcess, make_app, wait_for
 from tests.distributed.handlers import Doomed, Ping, Survivor, bus
 

@@ -13,7 +13,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import override_settings
 
-from django_event_system.celery import CeleryTransport
 from django_event_system.core import (
     Event,
     EventDispatcher,
@@ -25,9 +24,10 @@ from django_event_system.core import (
     queued_handler,
     using_transport,
 )
-from django_event_system.core._serialization import decode_value, encode_value
+from django_event_system.core.queued._serialization import decode_value, encode_value
 from django_event_system.django import Observer, model_event_name
 from django_event_system.django._queued import queued_settings
+from django_event_system.transports.celery import CeleryTransport
 from tests.django.testapp.models import Example, UUIDExample
 
 received: list[tuple[Any, ...]] = []
@@ -293,14 +293,14 @@ def test_a_queued_handler_counts_as_after_commit_while_messages_are_held() -> No
     try:
         stub = queued_handler("tests.distributed.test_django_queued:on_named")
         assert stub is not None
-        assert stub.__event_system_after_commit__ is True
+        assert stub.after_commit is True
     finally:
         registration.cancel()
 
 
 def test_a_tasks_transport_needs_a_backend_that_tasks_defines() -> None:
     """An alias missing from the TASKS setting fails when the transport is built, naming it."""
-    from django_event_system.django.tasks import TasksTransport
+    from django_event_system.transports.tasks import TasksTransport
 
     with pytest.raises(Exception, match="nope"):
         TasksTransport(backend="nope")

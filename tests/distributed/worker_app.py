@@ -12,8 +12,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun
 
-from django_event_system.celery import CeleryTransport, drain_after_tasks
 from django_event_system.core import Dispatcher, configure_transport
+from django_event_system.transports.celery import CeleryTransport, drain_after_tasks
 from tests.distributed.handlers import Noted, record_handling, write  # and registers the queued handlers
 
 app = Celery("django_event_system_tests", broker=os.environ["DES_CELERY_BROKER"])

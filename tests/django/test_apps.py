@@ -15,7 +15,7 @@ from django.apps import AppConfig, apps
 from django.core.signals import request_finished
 
 from django_event_system.apps import DjangoEventSystemConfig
-from django_event_system.core import _queue
+from django_event_system.core import _local_queue as _queue
 from django_event_system.django import autodiscover
 from django_event_system.django._apps import drain_after_request
 from django_event_system.django._connections import close_worker_connections
@@ -45,13 +45,13 @@ def test_installed_app_uses_the_package_config() -> None:
 
 
 def test_ready_installs_the_drain_and_the_connection_hook() -> None:
-    """``ready()`` connected the request-end drain and added the worker exit hook, each once."""
+    """``ready()`` connected the request-end drain and added the delivery greenlet exit hook, each once."""
     # disconnect() tells whether the receiver was connected; connect it back at once.
     assert request_finished.disconnect(dispatch_uid="django_event_system:drain") is True
     request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
-    assert _queue.worker_exit_hooks.count(close_worker_connections) == 1
+    assert _queue.greenlet_exit_hooks.count(close_worker_connections) == 1
     apps.get_app_config("django_event_system").ready()
-    assert _queue.worker_exit_hooks.count(close_worker_connections) == 1
+    assert _queue.greenlet_exit_hooks.count(close_worker_connections) == 1
 
 
 def test_autodiscover_imports_the_modules_of_each_app(discovery_app: AppConfig) -> None:

@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 from django.dispatch import Signal
 
 from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor, SignalToEvent
-from django_event_system.core import InMemoryTransport, Message, Queued, Transport, _queued, using_transport
+from django_event_system.core import InMemoryTransport, Message, Queued, Transport, using_transport
+from django_event_system.core.queued import _sending
 from django_event_system.django._outbox import DatabaseOutbox
 
 from .testapp.models import Example, Place
@@ -117,10 +118,9 @@ def charge(name: str, *args: object) -> None:
 def queued_on_dispatcher() -> Iterator[None]:
     """Let the test register queued handlers on the global Dispatcher; take its dispatch check away after."""
     yield
-    check = _queued._DispatchCheck._installed.pop(Dispatcher, None)
+    check = _sending._DispatchCheck._installed.pop(Dispatcher, None)
     if check is not None:
-        Dispatcher._interceptors = tuple(i for i in Dispatcher._interceptors if i != check.check)
-        Dispatcher._update_fast_path()
+        Dispatcher.interceptors.remove(check.check)
 
 
 @pytest.mark.usefixtures("queued_on_dispatcher")

@@ -28,7 +28,7 @@ from django_event_system.core import (
     process_message,
     using_transport,
 )
-from django_event_system.core._queued import current_outbox
+from django_event_system.core.integration import current_outbox
 from django_event_system.django import Observer, RegisterSignalsFor, model_event_name
 from django_event_system.django._outbox import DatabaseOutbox, Relay, outbox_stats
 from django_event_system.models import OutboxMessage, ProcessedMessage

@@ -132,5 +132,5 @@ def test_the_outbox_keys_configure_the_relay() -> None:
     }
     with override_settings(DJANGO_EVENT_SYSTEM={"QUEUED": queued}):
         assert e020_messages() == []
-        relay = Relay.from_settings(memory)
+        relay = Relay.from_settings(memory, queued_settings())
     assert (relay.batch, relay.keep_sent, relay.retry_backoff, relay.retry_backoff_max) == (7, 60, 0, 5.5)

@@ -3,17 +3,9 @@
 Nothing in this package imports Django; it works in any Python program.
 """
 
-from ._dispatcher import (
-    Dispatcher,
-    ErrorPolicy,
-    EventDispatcher,
-    FullPolicy,
-    HandlerFailure,
-    QueueCleared,
-    clear_all_queues,
-    configure,
-    is_sync,
-)
+from ._config import FullPolicy, configure, is_sync
+from ._dispatcher import Dispatcher, EventDispatcher
+from ._draining import QueueCleared, clear_all_queues
 from ._errors import (
     CascadeDepthError,
     EmptyEventNameError,
@@ -31,26 +23,38 @@ from ._errors import (
     SerializationError,
     TransportError,
 )
-from ._event import Event, EventMeta
+from ._event import Event, EventBus, EventMeta
+from ._handlers import Handler, describe_handler
+from ._handling import ErrorPolicy, HandlerFailure
 from ._listener import EventListener
+from ._local_queue import QueueStats, ThreadStats
 from ._names import GetPathFromClass, get_path_from_class
-from ._queue import QueueStats, ThreadStats
-from ._queued import (
+from ._registry import PatternRegistry, Registration
+from .queued import (
+    Delivery,
     EnqueueErrorPolicy,
     EnqueueFailure,
+    EventClassRegistry,
     HeldMessages,
+    InMemoryTransport,
+    Message,
+    Outcome,
     Queued,
     QueuedHandler,
+    Result,
+    Transport,
+    ValueCodec,
     configure_transport,
+    current_delivery,
     current_transport,
+    event_classes,
+    process_message,
     queued_handler,
+    register_event_class,
+    register_value_codec,
     set_hold_provider,
     using_transport,
 )
-from ._registry import Handler, PatternRegistry, Registration, describe_handler
-from ._serialization import EventClassRegistry, ValueCodec, event_classes, register_event_class, register_value_codec
-from ._transport import Message, Transport
-from ._worker import Delivery, InMemoryTransport, Outcome, Result, current_delivery, process_message
 
 __all__ = [
     "CascadeDepthError",
@@ -62,6 +66,7 @@ __all__ = [
     "EnqueueFailure",
     "ErrorPolicy",
     "Event",
+    "EventBus",
     "EventClassRegistry",
     "EventDispatcher",
     "EventListener",

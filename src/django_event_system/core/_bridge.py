@@ -4,7 +4,7 @@ A thread that runs an asyncio loop (an ASGI server, an ``async def`` view, ``asy
 cannot give gevent's hub a turn: the loop owns the thread, and running the handlers there would
 block it. So the queue hands such a thread's events, a batch at a time, to a bridge: one daemon
 thread per queue, started on first use, whose own hub delivers them through the same queue code
-(worker greenlets, the pool, cascades). The loop never waits for a handler; ``ClearQueue()``
+(delivery greenlets, the pool, cascades). The loop never waits for a handler; ``ClearQueue()``
 called in the loop's thread waits for the bridge to finish what that thread handed over.
 
 The bridge outlives its handlers: their exceptions are theirs (the queue isolates them), and

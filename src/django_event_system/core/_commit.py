@@ -30,13 +30,15 @@ import functools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
-from ._registry import Handler, describe_handler
+from ._config import is_live, is_sync, live_dispatchers
+from ._event import Event, watch_event_classes
+from ._handlers import Handler, holds_for_commit
+from ._interception import Interception, Interceptor, Stage
 
 if TYPE_CHECKING:
-    from ._dispatcher import EventDispatcher
-    from ._event import Event
+    from ._bus import Bus
 
 __all__ = [
     "CommitHook",
@@ -45,7 +47,6 @@ __all__ = [
     "current_hold",
     "dispatch_after_commit",
     "note_after_commit_registration",
-    "note_event_class",
     "set_commit_hook",
 ]
 
@@ -98,11 +99,9 @@ _event_classes: weakref.WeakSet[type[Event]] = weakref.WeakSet()
 
 def set_commit_hook(hook: CommitHook | None) -> CommitHook | None:
     """Install the adapter's view of transactions (``None`` removes it); returns the one it replaces."""
-    from ._dispatcher import _live_dispatchers
-
     previous = _config.hook
     _config.hook = hook
-    for dispatcher in list(_live_dispatchers):
+    for dispatcher in live_dispatchers():
         _CommitGate.refresh(dispatcher)
     for gate in list(_CommitGate.gates.values()):
         gate.forget_routes()
@@ -117,7 +116,7 @@ def current_hold() -> PendingCommit | None:
     return _current.get()
 
 
-def note_event_class(cls: type[Event], *previous_dispatchers: object) -> None:
+def _note_event_class(cls: type[Event], previous_dispatchers: tuple[object, ...]) -> None:
     """Called when an Event class is defined, or its ``after_commit`` or ``dispatcher`` changes."""
     if cls.after_commit is True:
         _event_classes.add(cls)
@@ -125,20 +124,21 @@ def note_event_class(cls: type[Event], *previous_dispatchers: object) -> None:
         _event_classes.discard(cls)
     else:
         return
-    from ._dispatcher import EventDispatcher
-
     for dispatcher in (getattr(cls, "dispatcher", None), *previous_dispatchers):
-        if isinstance(dispatcher, EventDispatcher):
-            _CommitGate.refresh(dispatcher)
+        if is_live(dispatcher):
+            _CommitGate.refresh(cast("Bus", dispatcher))
 
 
-def note_after_commit_registration(dispatcher: EventDispatcher) -> None:
+watch_event_classes(_note_event_class)
+
+
+def note_after_commit_registration(dispatcher: Bus) -> None:
     """Called when ``dispatcher`` registers an after-commit handler: give it a gate if it needs one."""
     _CommitGate.refresh(dispatcher)
 
 
 def dispatch_after_commit(
-    dispatcher: EventDispatcher,
+    dispatcher: Bus,
     name: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any] | None = None,
@@ -182,7 +182,7 @@ class _Route:
         now: list[Handler] = []
         later: list[Handler] = []
         for callback, flag in zip(self.callbacks, self.flags, strict=True):
-            held = flag or getattr(callback, "__event_system_after_commit__", False) is True
+            held = flag or holds_for_commit(callback)
             (later if held else now).append(callback)
         return now, later
 
@@ -190,18 +190,18 @@ class _Route:
 class _CommitGate:
     """The interceptor that holds after-commit events and shares, in the dispatching code's stack."""
 
-    gates: weakref.WeakKeyDictionary[EventDispatcher, _CommitGate] = weakref.WeakKeyDictionary()
+    gates: weakref.WeakKeyDictionary[Bus, _CommitGate] = weakref.WeakKeyDictionary()
 
-    def __init__(self, dispatcher: EventDispatcher) -> None:
+    def __init__(self, dispatcher: Bus) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
         self._routes: dict[str, _Route] = {}
         self._routes_of = -1  # the registry version the routes were made at
-        self._interception: Any = None
+        self._interception: Interception | None = None
         self.interceptor = self._make_interceptor()
         """What the dispatcher calls: a closure, cheaper to call than a method."""
 
-    def _make_interceptor(self) -> Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool]:
+    def _make_interceptor(self) -> Interceptor:
         gate = self
 
         def commit_gate(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
@@ -213,11 +213,10 @@ class _CommitGate:
                     return False
             return gate.intercept(name, args, kwargs, instance)
 
-        commit_gate.commit_gate = gate  # type: ignore[attr-defined]
         return commit_gate
 
     @classmethod
-    def of(cls, dispatcher: EventDispatcher) -> _CommitGate:
+    def of(cls, dispatcher: Bus) -> _CommitGate:
         gate = cls.gates.get(dispatcher)
         if gate is None:
             gate = cls.gates[dispatcher] = cls(dispatcher)
@@ -231,31 +230,16 @@ class _CommitGate:
             _CommitGate.refresh(dispatcher)
 
     @classmethod
-    def refresh(cls, dispatcher: EventDispatcher) -> None:
+    def refresh(cls, dispatcher: Bus) -> None:
         """Put the gate among the dispatcher's interceptors while it needs one, and only then."""
         gate = cls.gates.get(dispatcher)
         needed = _needs_gate(dispatcher)
         if needed and (gate is None or gate._interception is None):
             gate = cls.of(dispatcher)
-            gate._interception = dispatcher.intercept(gate.interceptor)
-            gate._place()
+            gate._interception = dispatcher.interceptors.add(gate.interceptor, Stage.HOLD)
         elif not needed and gate is not None and gate._interception is not None:
             gate._interception.cancel()
             gate._interception = None
-
-    def _place(self) -> None:
-        # Right after the queued handlers' dispatch check, which must stay first (it dispatches string
-        # events again, marked), and before the testing helpers, which must see each event once,
-        # knowing whether it is held.
-        from ._queued import _DispatchCheck
-
-        dispatcher = self._dispatcher()
-        if dispatcher is None:
-            return
-        interceptors = [i for i in dispatcher._interceptors if i is not self.interceptor]
-        first = [i for i in interceptors if isinstance(getattr(i, "__self__", None), _DispatchCheck)]
-        rest = [i for i in interceptors if not isinstance(getattr(i, "__self__", None), _DispatchCheck)]
-        dispatcher._interceptors = (*first, self.interceptor, *rest)
 
     def forget_routes(self) -> None:
         self._routes_of = -1
@@ -296,7 +280,7 @@ class _CommitGate:
 
     def hold(
         self,
-        dispatcher: EventDispatcher,
+        dispatcher: Bus,
         hook: CommitHook,
         name: str,
         args: tuple[Any, ...],
@@ -319,11 +303,8 @@ class _CommitGate:
         # The interceptors that have not seen the event yet (the testing helpers) see it once,
         # here, knowing that it is held; if one of them takes it, nothing is delivered or
         # scheduled.
-        interceptors = dispatcher._interceptors
-        if self.interceptor in interceptors:
-            position = interceptors.index(self.interceptor)
-            before = () if at_gate else interceptors[:position]
-            interceptors = (*before, *interceptors[position + 1 :])
+        chain = dispatcher.interceptors
+        interceptors = chain.after(self.interceptor) if at_gate else chain.without(self.interceptor)
         token = _current.set(pending)
         try:
             for interceptor in interceptors:
@@ -334,11 +315,9 @@ class _CommitGate:
         if not whole:
             now, _ = self.route(name).split()
             if now:
-                dispatcher.deliver_to(_stoppable(now, instance), name, args, kwargs, intercept=False)
+                dispatcher.deliver_to(now, name, args, kwargs, event=instance, intercept=False)
         sync = dispatcher.sync
         if sync is None:
-            from ._dispatcher import is_sync
-
             sync = is_sync()
         pending.schedule(functools.partial(self._release, name, args, kwargs, instance, whole), robust=not sync)
         return True
@@ -352,13 +331,13 @@ class _CommitGate:
         # Resolved again: handlers registered or cancelled since the dispatch count as they are now.
         route = self.route(name)
         later = list(route.callbacks) if whole else route.split()[1]
-        dispatcher.deliver_to(_stoppable(later, instance), name, args, kwargs, intercept=False)
+        dispatcher.deliver_to(later, name, args, kwargs, event=instance, intercept=False)
 
     def __repr__(self) -> str:
         return f"<commit gate of {self._dispatcher()!r}>"
 
 
-def _needs_gate(dispatcher: EventDispatcher) -> bool:
+def _needs_gate(dispatcher: Bus) -> bool:
     hook = _config.hook
     if hook is None:
         return False
@@ -369,26 +348,3 @@ def _needs_gate(dispatcher: EventDispatcher) -> bool:
     return any(
         cls.after_commit is True and getattr(cls, "dispatcher", None) is dispatcher for cls in list(_event_classes)
     )
-
-
-class _UnlessStopped:
-    """A callback that an Event reaches only while no handler before it stopped its propagation."""
-
-    __slots__ = ("__event_system_description__", "callback", "event")
-
-    def __init__(self, callback: Handler, event: Event) -> None:
-        self.callback = callback
-        self.event = event
-        self.__event_system_description__ = describe_handler(callback)
-
-    def __call__(self, name: str, *args: Any, **kwargs: Any) -> object:
-        if self.event._propagation_stopped:
-            return None
-        return self.callback(name, *args, **kwargs)
-
-
-def _stoppable(callbacks: list[Handler], instance: Event | None) -> list[Handler]:
-    # deliver_to() knows no Event instance, so stop_propagation() is honoured here.
-    if instance is None:
-        return callbacks
-    return [_UnlessStopped(callback, instance) for callback in callbacks]

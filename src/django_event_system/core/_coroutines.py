@@ -1,15 +1,15 @@
 """Coroutine handlers: awaited on an event loop of their own, never the caller's.
 
 A handler that is an ``async def`` function (through ``RegisterHandler``, ``listen``,
-``EventListener.handle`` or an Observer method) returns a coroutine when the worker greenlet
-calls it. The worker hands the coroutine to the *runner*: one daemon thread per process that runs
-an asyncio event loop, started on first use. The worker then waits for it cooperatively (other
+``EventListener.handle`` or an Observer method) returns a coroutine when the delivery greenlet
+calls it. The delivery greenlet hands the coroutine to the *runner*: one daemon thread per process that runs
+an asyncio event loop, started on first use. The delivery greenlet then waits for it cooperatively (other
 greenlets of its hub run meanwhile) and takes its result or exception, so a coroutine handler has
 the same place as any handler: in order within its event, counted in the pool, under the error
 policy, inside ``ClearQueue``.
 
-The coroutine runs in a copy of the worker's context. Events it dispatches go back to the queue
-of the thread whose worker awaits it (see :data:`coroutine_home`), so they are part of the same
+The coroutine runs in a copy of the delivery greenlet's context. Events it dispatches go back to the queue
+of the thread whose delivery greenlet awaits it (see :data:`coroutine_home`), so they are part of the same
 cascade and the same drain. Many coroutine handlers, from every thread, run concurrently on the
 runner's loop; a coroutine that blocks its thread blocks the others, as in any asyncio program.
 
@@ -45,13 +45,13 @@ _ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
 
 
 class CoroutineHome:
-    """Where a running coroutine handler belongs: the thread and the worker greenlet that await it."""
+    """Where a running coroutine handler belongs: the thread and the delivery greenlet that await it."""
 
-    __slots__ = ("life", "worker")
+    __slots__ = ("greenlet", "life")
 
-    def __init__(self, life: ThreadLife, worker: greenlet) -> None:
+    def __init__(self, life: ThreadLife, greenlet_: greenlet) -> None:
         self.life = life
-        self.worker = worker
+        self.greenlet = greenlet_
 
 
 coroutine_home: contextvars.ContextVar[CoroutineHome | None] = contextvars.ContextVar(

@@ -8,109 +8,36 @@ everything queued, including what the handlers dispatched meanwhile, has been ha
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import functools
-import inspect
-import logging
-import os
 import re
 import time
-import weakref
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, overload
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
 
-import gevent
-
+from ._cascade import DEFAULT_MAX_DEPTH, get_depth_holder
 from ._commit import note_after_commit_registration
-from ._context import _OUTSIDE, get_depth_holder, own_depth_holder
-from ._coroutines import await_coroutine, coroutine_home, in_runner_thread, run_on_home
-from ._errors import CascadeDepthError, EmptyEventNameError, HandlerErrors, HandlerInterruptedError, InvalidEventError
+from ._config import FullPolicy, add_dispatcher, is_sync
+from ._draining import QueueCleared, drain_async, ensure_cleared
+from ._errors import CascadeDepthError, EmptyEventNameError, InvalidEventError
 from ._event import Event
+from ._handlers import Handler, HandlerWrapper
+from ._handling import ErrorPolicy, Failures, Handling
+from ._interception import Interception, Interceptor, Interceptors, Stage
+from ._local_queue import DEFAULT_POOL_SIZE, GeventQueue, QueueStats, ThreadLocal
 from ._mocking import EventTarget, expect, mocks_dispatch
-from ._queue import DEFAULT_POOL_SIZE, GeventQueue, QueueStats, _ThreadLocal
-from ._queued import Queued, register_queued
-from ._registry import Handler, PatternRegistry, Registration, _is_int, describe_handler
-from ._threads import ends_the_process
+from ._registry import DEFAULT_CACHE_SIZE, PatternRegistry, Registration
+from ._validation import is_int
+from .queued import Queued, register_queued
 
-__all__ = [
-    "Dispatcher",
-    "ErrorPolicy",
-    "EventDispatcher",
-    "FullPolicy",
-    "HandlerFailure",
-    "QueueCleared",
-    "clear_all_queues",
-    "configure",
-    "is_sync",
-]
-
-logger = logging.getLogger("django_event_system")
+__all__ = ["Dispatcher", "EventDispatcher"]
 
 _E = TypeVar("_E", bound=Event)
 _R = TypeVar("_R")
 _F = TypeVar("_F", bound=Callable[..., object])
 
-
-@dataclass(frozen=True)
-class HandlerFailure:
-    """What an error policy callable receives when a handler raises."""
-
-    event_name: str
-    handler: str
-    """The handler as ``module:qualname``."""
-    exception: Exception
-    """What the handler raised. A ``BaseException`` that is not an ``Exception`` and does not end
-    the process (``GreenletExit``, ``gevent.Timeout``, or ``SystemExit`` and ``KeyboardInterrupt``
-    outside the main thread) arrives as a :class:`HandlerInterruptedError` that carries it."""
-    args: tuple[Any, ...] = field(repr=False)
-    kwargs: dict[str, Any] = field(repr=False)
-
-
-FullPolicy = Literal["block", "raise"]
-"""What ``Dispatch`` does when a bounded queue is full: wait for room, or raise ``QueueFullError``."""
-
-ErrorPolicy = Literal["log", "raise"] | Callable[[HandlerFailure], object]
-"""``"log"`` (the default) logs each failure on the ``django_event_system`` logger; ``"raise"``
-collects the failures and raises them from ``ClearQueue`` (or from ``Dispatch`` in sync mode) as
-a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`."""
-
-
 _depth_holder = get_depth_holder
 _monotonic = time.monotonic
-
-DEFAULT_MAX_DEPTH = 100
-"""How deep a cascade of events dispatched by handlers may go before :class:`CascadeDepthError`."""
-
-_live_dispatchers: weakref.WeakSet[EventDispatcher] = weakref.WeakSet()
-
-
-class _GlobalConfig:
-    sync = False
-
-
-_config = _GlobalConfig()
-
-
-def configure(*, sync: bool | None = None) -> None:
-    """Set process-wide defaults for every dispatcher that does not set its own.
-
-    :param sync: run handlers inline, in ``Dispatch``, instead of queueing them. Handy in
-        tests and management commands.
-    """
-    if sync is not None:
-        if not isinstance(sync, bool):
-            raise TypeError(f"sync must be a bool, not {sync!r}")
-        _config.sync = sync
-        for dispatcher in list(_live_dispatchers):
-            dispatcher._update_fast_path()
-
-
-def is_sync() -> bool:
-    """Whether the process-wide default is sync mode."""
-    return _config.sync
 
 
 class _EventDecorator(Generic[_E]):
@@ -124,40 +51,21 @@ class _EventDecorator(Generic[_E]):
         self._options = options
 
     def __call__(self, handler: Callable[[_E], _R]) -> Callable[[_E], _R]:
-        self._dispatcher.RegisterHandler(self._event_class, _event_only(handler), **self._options)
+        self._dispatcher.RegisterHandler(self._event_class, _EventOnly(handler), **self._options)
         return handler
 
 
-def _settle(result: object) -> None:
-    """What a handler returned: a coroutine (an ``async def`` handler) is awaited, off this thread."""
-    if isinstance(result, Coroutine):
-        await_coroutine(result)
+class _EventOnly(HandlerWrapper):
+    """Adapts a handler that takes the Event instance alone to the ``(name, event)`` convention."""
 
+    __slots__ = ("_handler",)
 
-def _event_only(handler: Callable[[_E], object]) -> Handler:
-    """Adapt a handler that takes the Event instance alone to the ``(name, event)`` convention."""
+    def __init__(self, handler: Callable[[Any], object]) -> None:
+        super().__init__(handler)
+        self._handler = handler
 
-    def call(name: str, event: _E, *args: Any, **kwargs: Any) -> object:
-        return handler(event)
-
-    call.__event_system_description__ = describe_handler(handler)  # type: ignore[attr-defined]
-    call.__event_system_target__ = handler  # type: ignore[attr-defined]
-    return call
-
-
-class _Interception:
-    __slots__ = ("_dispatcher", "_fn")
-
-    def __init__(
-        self, dispatcher: EventDispatcher, fn: Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool]
-    ) -> None:
-        self._dispatcher = dispatcher
-        self._fn = fn
-
-    def cancel(self) -> None:
-        dispatcher = self._dispatcher
-        dispatcher._interceptors = tuple(i for i in dispatcher._interceptors if i is not self._fn)
-        dispatcher._update_fast_path()
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
+        return self._handler(args[0])
 
 
 class EventDispatcher:
@@ -186,25 +94,44 @@ class EventDispatcher:
         sync: bool | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         error_policy: ErrorPolicy = "log",
-        cache_size: int = 4096,
+        cache_size: int = DEFAULT_CACHE_SIZE,
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_pending: int | None = None,
         on_full: FullPolicy = "block",
     ) -> None:
-        self.registry = PatternRegistry(cache_size=cache_size)
+        self._registry = PatternRegistry(cache_size=cache_size)
         self._max_pending: int | None = None
+        self._interceptors: tuple[Interceptor, ...] = ()
+        self._interceptor_chain = Interceptors(self._interceptors_changed)
+        self._failures = Failures(ThreadLocal, self._count_failure)
+        self._handle = Handling(self._registry, self._failures).handle
         self._queue = GeventQueue(
-            self._deliver, pool_size=pool_size, capture=self._hand_back_errors, unclaimed=self._log_unclaimed_errors
+            self._handle, pool_size=pool_size, capture=self._failures.hand_back, unclaimed=self._failures.log_unclaimed
         )
         self._put = self._queue.put
-        self._interceptors: tuple[Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool], ...] = ()
         self.sync = sync
         self.error_policy = error_policy
         self.max_depth = max_depth
         self.on_full = on_full
         self.max_pending = max_pending
-        self._errors = _ThreadLocal()
-        _live_dispatchers.add(self)
+        add_dispatcher(self)
+
+    @property
+    def registry(self) -> PatternRegistry:
+        """The handlers, by pattern (see :class:`PatternRegistry`)."""
+        return self._registry
+
+    @property
+    def interceptors(self) -> Interceptors:
+        """What sees each dispatch in the dispatching code's stack, before it is queued."""
+        return self._interceptor_chain
+
+    def _interceptors_changed(self, chain: tuple[Interceptor, ...]) -> None:
+        self._interceptors = chain
+        self._update_fast_path()
+
+    def _count_failure(self) -> None:
+        self._queue.count_failure()
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -222,7 +149,7 @@ class EventDispatcher:
 
     def _update_fast_path(self) -> None:
         """Recompute whether ``Dispatch`` may queue a plain name without further checks."""
-        sync = self._sync if self._sync is not None else _config.sync
+        sync = self._sync if self._sync is not None else is_sync()
         self._queue_directly = not sync and not self._interceptors and self._max_pending is None
         self._deliver_inline = sync and not self._interceptors
 
@@ -242,7 +169,7 @@ class EventDispatcher:
 
     @max_depth.setter
     def max_depth(self, value: int) -> None:
-        if not _is_int(value) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"max_depth must be a positive int, not {value!r}")
         self._max_depth = value
 
@@ -258,7 +185,7 @@ class EventDispatcher:
 
     @max_pending.setter
     def max_pending(self, value: int | None) -> None:
-        if value is not None and (not _is_int(value) or value < 1):
+        if value is not None and (not is_int(value) or value < 1):
             raise ValueError(f"max_pending must be None or a positive int, not {value!r}")
         self._max_pending = value
         self._update_fast_path()
@@ -267,8 +194,8 @@ class EventDispatcher:
     def on_full(self) -> FullPolicy:
         """What ``Dispatch`` does when the queue holds :attr:`max_pending` events.
 
-        ``"block"`` waits, cooperatively (other greenlets of the thread, the workers among them,
-        run meanwhile), until a worker has taken an event; ``"raise"`` raises
+        ``"block"`` waits, cooperatively (other greenlets of the thread, its delivery greenlets among them,
+        run meanwhile), until a delivery greenlet has taken an event; ``"raise"`` raises
         :class:`QueueFullError`. Nothing is ever dropped.
         """
         return self._on_full
@@ -289,6 +216,7 @@ class EventDispatcher:
         if value not in ("log", "raise") and not callable(value):
             raise ValueError(f"error_policy must be 'log', 'raise' or a callable, not {value!r}")
         self._error_policy = value
+        self._failures.policy = value
 
     @contextlib.contextmanager
     def sync_mode(self, enabled: bool = True) -> Iterator[None]:
@@ -421,7 +349,7 @@ class EventDispatcher:
     def Reset(self) -> None:
         """Unregister every handler and handle nothing that is still queued in this thread."""
         self.registry.clear()
-        self._queue._state().pending.clear()
+        self._queue.clear_pending()
 
     reset = Reset
 
@@ -434,7 +362,7 @@ class EventDispatcher:
     def Dispatch(self, event: _E, /, *args: Any, **kwargs: Any) -> _E: ...
 
     def Dispatch(self, event: str | Event, /, *args: Any, **kwargs: Any) -> Event | None:
-        """Queue an event and return at once; its handlers run later, in a worker greenlet.
+        """Queue an event and return at once; its handlers run later, in a delivery greenlet.
 
         ``event`` is an event name, called as ``handler(name, *args, **kwargs)``, or an Event
         instance, called as ``handler(name, event, *args, **kwargs)`` (which is returned).
@@ -448,27 +376,12 @@ class EventDispatcher:
             return None
         if self._deliver_inline and type(event) is str and event:
             # Sync mode's fast path: a plain name, nothing intercepting.
-            holder = _depth_holder()
-            if holder[0] >= self._max_depth:
-                raise self._cascade_error(event, holder[0])
-            if holder is _OUTSIDE:
-                holder = own_depth_holder()
-            callbacks = self.registry._cache.get(event)
-            if callbacks is None:
-                callbacks = self.registry.resolve(event)
-            holder[0] += 1
-            try:
-                for callback in callbacks:
-                    try:
-                        result = callback(event, *args, **kwargs)
-                        if result is not None:
-                            _settle(result)
-                    except BaseException as exc:
-                        self._failed(event, callback, exc, args, kwargs)
-            finally:
-                holder[0] -= 1
+            depth = _depth_holder()[0]
+            if depth >= self._max_depth:
+                raise self._cascade_error(event, depth)
+            self._handle(event, args, kwargs, None, depth + 1)
             if self._error_policy == "raise":
-                self._raise_collected()
+                self._failures.raise_collected()
             return None
         if type(event) is str:
             if not event:
@@ -486,11 +399,11 @@ class EventDispatcher:
             raise self._cascade_error(name, depth)
         sync = self._sync
         if sync is None:
-            sync = _config.sync
+            sync = is_sync()
         if sync:
-            self._deliver(name, args, kwargs, instance, depth + 1)
+            self._handle(name, args, kwargs, instance, depth + 1)
             if self._error_policy == "raise":
-                self._raise_collected()
+                self._failures.raise_collected()
         elif self._max_pending is not None:
             # Bounded: wait for room (or raise) unless a handler dispatched it; stamped for stats().
             self._queue.put_bounded(
@@ -521,15 +434,19 @@ class EventDispatcher:
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
         *,
+        event: Event | None = None,
         intercept: bool = True,
     ) -> bool:
         """Queue the event ``name`` for ``callbacks`` alone, whichever patterns match the name.
 
-        For adapters that route an event themselves: the Django adapter hands model events to
-        after-commit handlers this way once the transaction commits. Each callback is called as
-        ``callback(name, *args, **kwargs)``, in order, in a worker greenlet; sync mode, the
-        cascade depth, the error policy and ``ClearQueue`` apply as for :meth:`Dispatch`.
+        For adapters that route an event themselves: the after-commit gate and the Django
+        adapter hand events to after-commit handlers this way once the transaction commits.
+        Each callback is called as ``callback(name, *args, **kwargs)``, in order, in a delivery
+        greenlet; sync mode, the cascade depth, the error policy and ``ClearQueue`` apply as for
+        :meth:`Dispatch`.
 
+        :param event: the Event instance among ``args``, if any: a handler that stops its
+            propagation keeps it from the callbacks after it.
         :param intercept: show the event to the interceptors (the testing helpers) first, as
             ``Dispatch`` does; ``False`` for the rest of an event that they have already seen.
         :returns: ``False`` when an interceptor took the event (nothing is queued), else ``True``.
@@ -541,26 +458,23 @@ class EventDispatcher:
             kwargs = {}
         if intercept:
             for interceptor in self._interceptors:
-                if interceptor(name, args, kwargs, None):
+                if interceptor(name, args, kwargs, event):
                     return False
         if not callbacks:
             return True
         depth = _depth_holder()[0]
         if depth >= self._max_depth:
             raise self._cascade_error(name, depth)
-        # An empty name marks the item: _deliver takes the callbacks and the name from its args.
-        packed = (tuple(callbacks), name, args)
+        routed = tuple(callbacks)
         sync = self._sync
         if sync is None:
-            sync = _config.sync
+            sync = is_sync()
         if sync:
-            self._deliver("", packed, kwargs, None, depth + 1)
+            self._handle(name, args, kwargs, event, depth + 1, 0.0, routed)
             if self._error_policy == "raise":
-                self._raise_collected()
-        elif depth:
-            self._put(("", packed, kwargs, None, depth + 1))
+                self._failures.raise_collected()
         else:
-            self._put(("", packed, kwargs, None))
+            self._put((name, args, kwargs, event, depth + 1 if depth else 0, 0.0, routed))
         return True
 
     def _normalise(self, event: object, args: tuple[Any, ...]) -> tuple[Event | None, str, tuple[Any, ...]]:
@@ -579,129 +493,14 @@ class EventDispatcher:
             f"Dispatch() takes an event name (str) or an Event instance, not {event!r} ({type(event).__name__})"
         )
 
-    def intercept(
-        self, interceptor: Callable[[str, tuple[Any, ...], dict[str, Any], Event | None], bool]
-    ) -> _Interception:
+    def intercept(self, interceptor: Interceptor) -> Interception:
         """Call ``interceptor(name, args, kwargs, event)`` for each dispatch, before it is queued.
 
-        When it returns ``True`` the event is not delivered. Used by the testing helpers.
-        Returns a handle whose ``cancel()`` removes the interceptor.
+        When it returns ``True`` the event is not delivered. Used by the testing helpers; it
+        runs after the core's own interceptors (see ``interceptors``). Returns a handle whose
+        ``cancel()`` removes the interceptor.
         """
-        self._interceptors = (*self._interceptors, interceptor)
-        self._update_fast_path()
-        return _Interception(self, interceptor)
-
-    # -- delivery ---------------------------------------------------------------------------
-
-    def _deliver(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        event: Event | None,
-        depth: int = 0,
-        queued_at: float = 0.0,
-    ) -> None:
-        registry = self.registry
-        callbacks = registry._cache.get(name)
-        if callbacks is None:
-            if name:
-                callbacks = registry.resolve(name)
-            else:  # an item from deliver_to(): its callbacks and event name travel in its args
-                callbacks, name, args = args
-        # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
-        if depth:
-            holder = own_depth_holder()
-            outer = holder[0]
-            holder[0] = depth
-        try:
-            # Every exception but a process-ending one is the handler's alone: the others still run
-            # (see _failed). A coroutine handler's coroutine is awaited in _settle, on the runner's
-            # loop (see _coroutines).
-            if event is None:
-                for callback in callbacks:
-                    try:
-                        result = callback(name, *args, **kwargs)
-                        if result is not None:
-                            _settle(result)
-                    except BaseException as exc:
-                        self._failed(name, callback, exc, args, kwargs)
-            else:
-                for callback in callbacks:
-                    try:
-                        result = callback(name, *args, **kwargs)
-                        if result is not None:
-                            _settle(result)
-                    except BaseException as exc:
-                        self._failed(name, callback, exc, args, kwargs)
-                    if event._propagation_stopped:
-                        break
-        finally:
-            if depth:
-                holder[0] = outer
-
-    def _failed(
-        self, name: str, callback: Handler, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        """A handler raised: report it under the error policy, unless it ends the process (re-raised)."""
-        if ends_the_process(exc):
-            raise exc
-        handler = describe_handler(callback)
-        self._queue.count_failure()
-        if not isinstance(exc, Exception):
-            exc = HandlerInterruptedError(handler, name, exc)
-        policy = self._error_policy
-        if policy == "log":
-            logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
-        elif policy == "raise":
-            if hasattr(exc, "add_note"):
-                exc.add_note(f"raised by handler {handler} while handling event {name!r}")
-            self._collected_errors().append(exc)
-        else:
-            try:
-                policy(HandlerFailure(name, handler, exc, args, kwargs))
-            except Exception:
-                logger.exception(
-                    "the error policy %r failed for handler %s and event %r; the handler's error was:",
-                    policy,
-                    handler,
-                    name,
-                )
-                logger.error("handler %s failed while handling event %r", handler, name, exc_info=exc)
-
-    def _hand_back_errors(self) -> Callable[[], None]:
-        """Take the errors collected in this thread, for another thread to raise (see GeventQueue)."""
-        errors: list[Exception] | None = getattr(self._errors, "list", None)
-        self._errors.list = []
-
-        def take_over() -> None:
-            if errors:
-                self._collected_errors().extend(errors)
-
-        return take_over
-
-    def _log_unclaimed_errors(self) -> None:
-        """In a thread that ends: log what ``"raise"`` collected there, since no ClearQueue will raise it."""
-        errors: list[Exception] | None = getattr(self._errors, "list", None)
-        if errors:
-            self._errors.list = []
-            for error in errors:
-                logger.error("a handler failed in a thread that ended before ClearQueue raised it", exc_info=error)
-
-    def _collected_errors(self) -> list[Exception]:
-        """The errors collected in this thread under the ``"raise"`` policy (created on first use)."""
-        try:
-            errors: list[Exception] = self._errors.list
-        except AttributeError:
-            errors = self._errors.list = []
-        return errors
-
-    def _raise_collected(self) -> None:
-        errors: list[Exception] | None = getattr(self._errors, "list", None)
-        if errors:
-            self._errors.list = []
-            count = len(errors)
-            raise HandlerErrors(f"{count} event handler{'s' if count > 1 else ''} failed", errors)
+        return self._interceptor_chain.add(interceptor, Stage.OBSERVE)
 
     # -- draining ---------------------------------------------------------------------------
 
@@ -717,10 +516,17 @@ class EventDispatcher:
         :raises TimeoutError: not drained within ``timeout`` seconds.
         """
         self._queue.drain(timeout)
-        self._raise_collected()
+        self._failures.raise_collected()
 
     clear_queue = ClearQueue
-    drain = ClearQueue
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Deprecated: an old name of :meth:`ClearQueue`.
+
+        .. deprecated:: 2.0
+        """
+        warnings.warn("EventDispatcher.drain() is deprecated: use ClearQueue()", DeprecationWarning, stacklevel=2)
+        self.ClearQueue(timeout)
 
     async def aclear_queue(self, timeout: float | None = None) -> None:
         """Await until the events this async code queued, and their cascades, have been handled.
@@ -737,36 +543,7 @@ class EventDispatcher:
 
         .. versionadded:: 2.0
         """
-        loop = asyncio.get_running_loop()
-        home = coroutine_home.get()
-        if home is not None and in_runner_thread():
-            settled: asyncio.Future[Callable[[], None]] = loop.create_future()
-
-            def settle(take_over: Callable[[], None] | None, exc: BaseException | None) -> None:
-                if settled.done():
-                    return
-                if exc is not None:
-                    settled.set_exception(exc)
-                else:
-                    assert take_over is not None
-                    settled.set_result(take_over)
-
-            def drain_at_home() -> None:
-                try:
-                    self._queue.drain(timeout, on_behalf_of=home.worker)
-                except BaseException as exc:
-                    loop.call_soon_threadsafe(settle, None, exc)
-                else:
-                    loop.call_soon_threadsafe(settle, self._hand_back_errors(), None)
-
-            run_on_home(home, functools.partial(gevent.spawn_raw, drain_at_home))
-            (await settled)()
-        else:
-            bridge = self._queue.hand_over()
-            if bridge is not None:
-                for hand_back in await loop.run_in_executor(None, bridge.flush, timeout):
-                    hand_back()
-        self._raise_collected()
+        await drain_async(self._queue, self._failures, asyncio.get_running_loop(), timeout)
 
     @overload
     def EnsureQueueIsCleared(self, func: _F, /) -> _F: ...
@@ -794,25 +571,7 @@ class EventDispatcher:
         """
         if func is None:
             return QueueCleared(self)
-        if not callable(func):
-            raise TypeError(f"EnsureQueueIsCleared decorates a callable, not {func!r}")
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                result = await func(*args, **kwargs)
-                await self.aclear_queue()
-                return result
-
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            result = func(*args, **kwargs)
-            self.ClearQueue()
-            return result
-
-        return wrapper  # type: ignore[return-value]
+        return ensure_cleared(self, func)
 
     ensure_queue_is_cleared = EnsureQueueIsCleared
 
@@ -854,93 +613,22 @@ class EventDispatcher:
 
     expect = Expect
 
+    # -- process-wide code (see _config.live_dispatchers) --------------------------------------
+
+    def _drain_everything(self) -> None:
+        # Also what daemon threads still alive queued, and what asyncio code handed to the bridge
+        # thread, whichever thread ran the loop.
+        self._queue.drain(everything=True)
+        self._failures.raise_collected()
+
+    def _after_fork_in_child(self) -> None:
+        self._failures.forget_all()  # the parent's failures are the parent's to raise
+
     def __repr__(self) -> str:
         return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"
-
-
-class QueueCleared:
-    """``with`` or ``async with`` block that drains a dispatcher's queue when it ends without an error.
-
-    Returned by :meth:`EventDispatcher.EnsureQueueIsCleared` called without a function.
-    """
-
-    __slots__ = ("_dispatcher",)
-
-    def __init__(self, dispatcher: EventDispatcher) -> None:
-        self._dispatcher = dispatcher
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self._dispatcher.ClearQueue()
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            await self._dispatcher.aclear_queue()
 
 
 Dispatcher = EventDispatcher()
 """The package-wide dispatcher that the 1.0 API documents."""
 
 Event.dispatcher = Dispatcher
-
-
-def clear_all_queues(timeout: float | None = None) -> None:
-    """Drain every dispatcher's queue in the calling thread, as ``ClearQueue`` does for one.
-
-    For code that ends a unit of work without knowing which dispatchers its handlers use: a
-    worker process after each task, a management command, a test harness. Every dispatcher is
-    drained even when one of them fails; their errors are raised together at the end.
-
-    :param timeout: seconds each dispatcher may take at most.
-    :raises HandlerErrors: under a ``"raise"`` error policy, the failures of every dispatcher.
-    :raises TimeoutError: a dispatcher was not drained within ``timeout`` seconds (the others
-        were still drained).
-
-    .. versionadded:: 2.0
-    """
-    errors: list[Exception] = []
-    timed_out: TimeoutError | None = None
-    for dispatcher in list(_live_dispatchers):
-        try:
-            dispatcher.ClearQueue(timeout)
-        except HandlerErrors as group:
-            errors.extend(group.exceptions)
-        except TimeoutError as exc:
-            timed_out = timed_out or exc
-    if errors:
-        count = len(errors)
-        raise HandlerErrors(f"{count} event handler{'s' if count > 1 else ''} failed", errors)
-    if timed_out is not None:
-        raise timed_out
-
-
-def _after_fork_in_child() -> None:
-    for dispatcher in list(_live_dispatchers):
-        dispatcher._errors = _ThreadLocal()  # the parent's failures are the parent's to raise
-
-
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-@atexit.register
-def _drain_at_exit() -> None:
-    """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
-    for dispatcher in list(_live_dispatchers):
-        try:
-            # Also what daemon threads still alive queued, and what asyncio code handed to the
-            # bridge thread, whichever thread ran the loop.
-            dispatcher._queue.drain(everything=True)
-            dispatcher._raise_collected()
-        except Exception:
-            logger.exception("handlers failed while the event queue drained at interpreter exit")

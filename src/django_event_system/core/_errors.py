@@ -12,21 +12,22 @@ The hierarchy::
     ├── QueueFullError               (also RuntimeError) a bounded queue is full
     ├── CascadeDepthError            (also RecursionError) handlers dispatching events too deep
     ├── SerializationError           (also TypeError) a payload that a queued handler cannot receive
-    ├── RejectedMessageError              (also ValueError) a queued message that a worker refuses
+    ├── RejectedMessageError         (also ValueError) a queued message that a worker refuses
     ├── TransportError               (also RuntimeError) no transport for queued handlers
     │   └── EnqueueError             a queued handler's message could not be sent
-    ├── HandlerInterruptedError           a handler raised a BaseException that is not an Exception
-    └── HandlerErrors                (also ExceptionGroup) handler failures under the "raise" policy
+    └── HandlerInterruptedError      a handler raised a BaseException that is not an Exception
+
+    ExceptionGroup
+    └── HandlerErrors                handler failures under the "raise" policy; not an
+                                     EventSystemError: ``except* SomeError`` reaches what
+                                     handlers raised, and each carries a note naming its handler
 """
 
 from __future__ import annotations
 
 import builtins
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._transport import Message
+from typing import Protocol
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     _ExceptionGroup = builtins.ExceptionGroup
@@ -102,6 +103,21 @@ class CascadeDepthError(EventSystemError, RecursionError):
 
 class SerializationError(EventSystemError, TypeError):
     """A value in an event's payload cannot be sent to a queued handler (it cannot be JSON-encoded)."""
+
+
+class Message(Protocol):
+    """A queued handler's message (:class:`~django_event_system.core.Message`), as errors carry it."""
+
+    @property
+    def body(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_name(self) -> str: ...
+    @property
+    def handler(self) -> str: ...
+    @property
+    def queue(self) -> str | None: ...
 
 
 class RejectedMessageError(EventSystemError, ValueError):

@@ -11,19 +11,19 @@ import dataclasses
 import datetime
 import time
 import uuid
+import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec, dataclass_transform
 
-from ._commit import note_event_class
 from ._names import GetPathFromClass
 
 if TYPE_CHECKING:
-    from ._dispatcher import EventDispatcher
-    from ._registry import Handler, Registration
+    from ._handlers import Handler
+    from ._registry import Registration
 
-__all__ = ["Event", "EventMeta"]
+__all__ = ["Event", "EventBus", "EventMeta", "watch_event_classes"]
 
 _P = ParamSpec("_P")
 _E = TypeVar("_E", bound="Event")
@@ -31,6 +31,53 @@ _E = TypeVar("_E", bound="Event")
 
 # The identity that every event carries (see Event.event_id); a subclass cannot redefine it.
 _RESERVED = frozenset({"event_id", "occurred_at"})
+
+
+class EventBus(Protocol):
+    """What an Event class needs from its ``dispatcher``: an
+    :class:`~django_event_system.core.EventDispatcher`, or anything with these two methods."""
+
+    @overload
+    def Dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None: ...
+
+    @overload
+    def Dispatch(self, event: _E, /, *args: Any, **kwargs: Any) -> _E: ...
+
+    def Dispatch(self, event: str | Event, /, *args: Any, **kwargs: Any) -> Event | None:
+        """Queue an event (a name or an Event instance); an instance is returned."""
+
+    def RegisterHandler(
+        self,
+        pattern: str | type[Event],
+        handler: Handler,
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        queued: Any = False,
+        after_commit: bool = False,
+    ) -> Registration:
+        """Register a handler for a pattern or an Event class."""
+
+
+ClassWatcher = Callable[["type[Event]", tuple[object, ...]], None]
+"""Called as ``watcher(cls, previous_dispatchers)`` when an Event class is defined, or its
+``after_commit`` or ``dispatcher`` changes."""
+
+_watchers: list[ClassWatcher] = []
+
+
+def watch_event_classes(watcher: ClassWatcher) -> None:
+    """Call ``watcher`` for every Event class defined from now on, and when its options change.
+
+    The after-commit gate uses it to know the classes whose events wait for the commit.
+    """
+    _watchers.append(watcher)
+
+
+def _class_changed(cls: type[Event], *previous_dispatchers: object) -> None:
+    for watcher in _watchers:
+        watcher(cls, previous_dispatchers)
 
 
 @dataclass_transform(eq_default=False)
@@ -62,7 +109,7 @@ class EventMeta(type):
             # hand-written __init__ keeps accepting its arguments (mypy sees it that way too).
             delattr(cls, "__init__")
         if bases:
-            note_event_class(cast("type[Event]", cls))
+            _class_changed(cast("type[Event]", cls))
         return cls
 
     def __setattr__(cls, attr: str, value: Any) -> None:
@@ -75,7 +122,7 @@ class EventMeta(type):
         if attr == "Name":
             super().__setattr__("__event_name__", value or GetPathFromClass(cls))
         elif attr in ("after_commit", "dispatcher"):
-            note_event_class(cast("type[Event]", cls), previous)
+            _class_changed(cast("type[Event]", cls), previous)
 
     def __str__(cls) -> str:
         return cls.__event_name__
@@ -113,7 +160,7 @@ class Event(metaclass=EventMeta):
     """
 
     Name: ClassVar[str | None] = None
-    dispatcher: ClassVar[EventDispatcher]
+    dispatcher: ClassVar[EventBus]
     """The dispatcher that ``Dispatch`` and ``AddListener`` use; the global ``Dispatcher`` by default."""
     after_commit: ClassVar[bool] = False
     """``True``: dispatched inside a transaction, the event reaches its handlers (in-process and
@@ -150,8 +197,22 @@ class Event(metaclass=EventMeta):
         event.dispatcher.Dispatch(event)
         return event
 
-    DispatchAsync = Dispatch
     dispatch = Dispatch
+
+    @classmethod
+    def DispatchAsync(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+        """Deprecated: an old name of :meth:`Dispatch`, which never blocks either.
+
+        .. deprecated:: 2.0
+        """
+        warnings.warn(
+            "Event.DispatchAsync() is deprecated: use Dispatch(), which never blocks either",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        event = cls(*args, **kwargs)
+        event.dispatcher.Dispatch(event)
+        return event
 
     @classmethod
     def AddListener(

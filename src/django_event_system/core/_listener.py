@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import abc
+import difflib
 import inspect
 from typing import Any, ClassVar
 
 from ._dispatcher import Dispatcher, EventDispatcher
 from ._errors import ListenerDefinitionError
 from ._event import Event
-from ._queued import Queued
-from ._registry import Registration, refuse_async_generator
+from ._handlers import HandlerWrapper, refuse_async_generator
+from ._registry import Registration
+from .queued import Queued, QueuedOptions
 
 __all__ = ["EventListener"]
 
 
-class EventListener(abc.ABC):
+class EventListener(QueuedOptions, abc.ABC):
     """Subclass it, list what it listens for, and define ``handle``::
 
         class SendReceipt(EventListener):
@@ -54,12 +56,6 @@ class EventListener(abc.ABC):
     ``False`` and fails Django's system check ``django_event_system.E012``."""
     registrations: ClassVar[tuple[Registration, ...]] = ()
     """The handles of this class's registrations (empty for an abstract class)."""
-    queued: ClassVar[bool] = False
-    max_retries: ClassVar[int] = 3
-    retry_backoff: ClassVar[float] = 1.0
-    retry_backoff_max: ClassVar[float] = 600.0
-    queue: ClassVar[str | None] = None
-    outbox: ClassVar[bool | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -67,6 +63,7 @@ class EventListener(abc.ABC):
             cls.registrations = ()
             return
         cls.abstract = False
+        _refuse_misspelt_options(cls)
         listens_for = _declared_listens_for(cls)
         if listens_for is None:
             raise ListenerDefinitionError(
@@ -114,7 +111,7 @@ class EventListener(abc.ABC):
         """Handle an event: ``handle(event)`` for Event classes, ``handle(name, *args, **kwargs)`` else."""
         raise NotImplementedError(f"{type(self).__qualname__} must define handle()")
 
-    def failed(self, event: Any, exc: Exception) -> None:  # noqa: B027 - an optional hook
+    def failed(self, event: Any, exc: Exception) -> None:
         """Called in the worker when a queued listener's last try failed; does nothing by default.
 
         ``event`` is the Event instance, or the event name for a string event.
@@ -133,24 +130,62 @@ class EventListener(abc.ABC):
             registration.cancel()
 
 
-class _ListenerCall:
+class _ListenerCall(HandlerWrapper):
     """The handler registered for a listener: looks ``handle`` up at every call."""
 
-    __slots__ = ("__event_system_description__", "instance")
+    __slots__ = ("instance",)
 
     def __init__(self, instance: EventListener) -> None:
+        cls = type(instance)
+        super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.handle")
         self.instance = instance
-        self.__event_system_description__ = f"{type(instance).__module__}:{type(instance).__qualname__}.handle"
 
-    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> Any:
         # An Event dispatch: the instance alone. A name dispatched with an Event among its
         # arguments keeps the (name, *args) convention.
         if args and isinstance(args[0], Event) and type(args[0]).__event_name__ == name:
             return self.instance.handle(*args, **kwargs)
         return self.instance.handle(name, *args, **kwargs)
 
+    @property
+    def after_commit(self) -> bool:
+        return type(self.instance).after_commit is True
+
     def failed(self, event: Any, exc: Exception) -> None:
         self.instance.failed(event, exc)
+
+
+_OPTIONS = (
+    "listensFor",
+    "priority",
+    "abstract",
+    "dispatcher",
+    "after_commit",
+    "queued",
+    "max_retries",
+    "retry_backoff",
+    "retry_backoff_max",
+    "queue",
+    "outbox",
+)
+
+
+def _refuse_misspelt_options(cls: type[EventListener]) -> None:
+    """A class attribute whose name is nearly an option's (``after_comit``) would be ignored: refuse it."""
+    for name, value in vars(cls).items():
+        if name.startswith("_") or name in _OPTIONS or callable(value) or isinstance(value, (classmethod, property)):
+            continue
+        if hasattr(EventListener, name):
+            continue
+        close = difflib.get_close_matches(name, _OPTIONS, n=1, cutoff=0.85) or difflib.get_close_matches(
+            name.lower().replace("_", ""), [option.lower().replace("_", "") for option in _OPTIONS], n=1, cutoff=0.9
+        )
+        if close:
+            option = next(o for o in _OPTIONS if close[0] in (o, o.lower().replace("_", "")))
+            raise ListenerDefinitionError(
+                f"{cls.__qualname__}.{name} is not an EventListener option: did you mean {option}? "
+                "(a misspelt option would be ignored)"
+            )
 
 
 def _declared_listens_for(cls: type[EventListener]) -> object:
@@ -167,19 +202,11 @@ def _declared_listens_for(cls: type[EventListener]) -> object:
 
 
 def _queued_options(cls: type[EventListener], call: _ListenerCall) -> Queued | bool:
-    if cls.queued is not True:
-        if cls.queued is not False:
-            raise ListenerDefinitionError(f"{cls.__qualname__}.queued must be True or False, not {cls.queued!r}")
-        return False
     try:
-        return Queued(
-            max_retries=cls.max_retries,
-            retry_backoff=cls.retry_backoff,
-            retry_backoff_max=cls.retry_backoff_max,
-            failed=call.failed,
-            key=f"{cls.__module__}:{cls.__qualname__}",
-            queue=cls.queue,
-            outbox=cls.outbox,
-        )
-    except (TypeError, ValueError) as exc:
+        return cls.queued_options(failed=call.failed, key=f"{cls.__module__}:{cls.__qualname__}") or False
+    except TypeError as exc:
+        if str(exc).startswith(f"{cls.__qualname__}."):
+            raise ListenerDefinitionError(str(exc)) from None
+        raise ListenerDefinitionError(f"{cls.__qualname__}: {exc}") from None
+    except ValueError as exc:
         raise ListenerDefinitionError(f"{cls.__qualname__}: {exc}") from None

@@ -1,6 +1,6 @@
 """Test doubles for dispatch: the machinery behind ``Dispatcher.MocksDispatch`` and ``Dispatcher.Expect``.
 
-Everything goes through :meth:`EventDispatcher.intercept`. Each dispatcher gets at most one
+Everything goes through the dispatcher's interceptors, at their ``OBSERVE`` stage. Each dispatcher gets at most one
 interceptor, the *tap*, while something observes it; the tap shows every dispatch to each active
 observer (a mocked test, a recorder, a fake) and swallows the event when one of them asks. One
 tap rather than one interceptor per observer, because the dispatcher stops at the first
@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, Union, cast
 from ._commit import PendingCommit, current_hold
 from ._errors import EmptyEventNameError, EventSystemError
 from ._event import Event
+from ._interception import Stage
 from ._registry import RegistrySnapshot
 
 if TYPE_CHECKING:
-    from ._dispatcher import EventDispatcher
+    from ._bus import Bus
 
 __all__ = [
     "DispatchObserver",
@@ -225,18 +226,18 @@ class _Tap:
         return swallowed
 
 
-_taps: weakref.WeakKeyDictionary[EventDispatcher, _Tap] = weakref.WeakKeyDictionary()
+_taps: weakref.WeakKeyDictionary[Bus, _Tap] = weakref.WeakKeyDictionary()
 _taps_lock = threading.Lock()
 
 
-def _tap_for(dispatcher: EventDispatcher) -> _Tap:
+def _tap_for(dispatcher: Bus) -> _Tap:
     tap = _taps.get(dispatcher)
     if tap is None:
         tap = _taps[dispatcher] = _Tap()
     return tap
 
 
-def attach_observer(dispatcher: EventDispatcher, observer: DispatchObserver) -> Callable[[], None]:
+def attach_observer(dispatcher: Bus, observer: DispatchObserver) -> Callable[[], None]:
     """Show every dispatch on ``dispatcher`` to ``observer`` until the returned callable is called.
 
     Observers see dispatches in the order they were attached. Detaching twice is harmless.
@@ -245,7 +246,7 @@ def attach_observer(dispatcher: EventDispatcher, observer: DispatchObserver) -> 
         tap = _tap_for(dispatcher)
         tap.observers = (*tap.observers, observer)
         if tap.interception is None:
-            tap.interception = dispatcher.intercept(tap)
+            tap.interception = dispatcher.interceptors.add(tap, Stage.OBSERVE)
 
     def detach() -> None:
         with _taps_lock:
@@ -258,7 +259,7 @@ def attach_observer(dispatcher: EventDispatcher, observer: DispatchObserver) -> 
     return detach
 
 
-def swallowed(dispatcher: EventDispatcher, name: str, event: Event | None) -> bool:
+def swallowed(dispatcher: Bus, name: str, event: Event | None) -> bool:
     """Whether the observers attached to ``dispatcher`` will keep this dispatch from its listeners.
 
     Asked ahead of the tap by what must act at dispatch only for an event that is delivered (the
@@ -270,7 +271,7 @@ def swallowed(dispatcher: EventDispatcher, name: str, event: Event | None) -> bo
     return any(observer.swallows(name, event) for observer in tap.observers)
 
 
-def drain_quietly(dispatcher: EventDispatcher, *, failed: bool) -> None:
+def drain_quietly(dispatcher: Bus, *, failed: bool) -> None:
     """Drain ``dispatcher``; when the code under test ``failed``, drain errors must not mask its error."""
     if failed:
         # The test already failed: its own error is the one to report, not what its leftover
@@ -289,7 +290,7 @@ class MockSession:
     their order), and raises :class:`AssertionError` if an expected event never came.
     """
 
-    def __init__(self, dispatcher: EventDispatcher) -> None:
+    def __init__(self, dispatcher: Bus) -> None:
         self.dispatcher = dispatcher
         self.expected: list[EventMatcher] = []
         self.records: list[RecordedEvent] = []
@@ -365,7 +366,7 @@ class MockSession:
             self.verify()
 
 
-def current_session(dispatcher: EventDispatcher) -> MockSession | None:
+def current_session(dispatcher: Bus) -> MockSession | None:
     """The innermost mocked test running on ``dispatcher``, if any."""
     tap = _taps.get(dispatcher)
     if tap is None or not tap.sessions:
@@ -373,7 +374,7 @@ def current_session(dispatcher: EventDispatcher) -> MockSession | None:
     return tap.sessions[-1]
 
 
-def expect(dispatcher: EventDispatcher, target: EventTarget) -> None:
+def expect(dispatcher: Bus, target: EventTarget) -> None:
     """Mark ``target`` as expected in the innermost mocked test on ``dispatcher``.
 
     :raises MockUsageError: no test decorated with ``MocksDispatch`` is running.
@@ -388,7 +389,7 @@ def expect(dispatcher: EventDispatcher, target: EventTarget) -> None:
     session.expect(matcher.target)
 
 
-def mocks_dispatch(dispatcher: EventDispatcher, func: _F) -> _F:
+def mocks_dispatch(dispatcher: Bus, func: _F) -> _F:
     """Wrap a test function (sync or ``async def``) so that it runs inside a :class:`MockSession`.
 
     :raises TypeError: ``func`` is a class or not callable.

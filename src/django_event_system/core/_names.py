@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["GetPathFromClass", "get_path_from_class"]
+__all__ = ["MODEL_EVENT_PREFIX", "GetPathFromClass", "get_path_from_class"]
+
+MODEL_EVENT_PREFIX = "events::db::"
+"""Model events are named ``events::db::<GetPathFromClass(Model)>::<action>`` (the Django adapter
+dispatches them; the name is the 1.0 API's)."""
 
 
 def GetPathFromClass(klass: type) -> str:

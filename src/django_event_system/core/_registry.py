@@ -24,7 +24,6 @@ only if the version did not move while it was computed.
 from __future__ import annotations
 
 import bisect
-import inspect
 import itertools
 import re
 import sys
@@ -36,6 +35,8 @@ from types import MethodType, TracebackType
 from typing import Any
 
 from ._errors import InvalidHandlerError, InvalidPatternError
+from ._handlers import Handler, HandlerWrapper, describe_handler, refuse_async_generator
+from ._validation import is_int
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     from re import _parser as _regex_parser
@@ -43,9 +44,6 @@ else:  # pragma: no cover - depends on the interpreter
     import sre_parse as _regex_parser
 
 __all__ = ["Handler", "PatternRegistry", "Registration", "describe_handler"]
-
-Handler = Callable[..., object]
-"""A handler is called as ``handler(event_name, *args, **kwargs)``."""
 
 DEFAULT_CACHE_SIZE = 4096
 
@@ -73,33 +71,6 @@ def literal_prefix(pattern: str) -> str:
             break
         prefix.append(chr(value))
     return "".join(prefix)
-
-
-def refuse_async_generator(handler: object, what: str) -> None:
-    """Raise :class:`InvalidHandlerError` if ``handler`` is an async generator function.
-
-    A coroutine function is a handler like any other (its coroutine is awaited); an async
-    generator produces values that nothing would consume, so it is refused where it is registered.
-    """
-    call = None if inspect.isfunction(handler) or inspect.ismethod(handler) else type(handler).__dict__.get("__call__")
-    if inspect.isasyncgenfunction(handler) or inspect.isasyncgenfunction(call):
-        raise InvalidHandlerError(
-            f"{what} is an async generator function; a handler must be a function or an async def "
-            "function (a coroutine function), whose coroutine is awaited"
-        )
-
-
-def describe_handler(handler: object) -> str:
-    """Return ``module:qualname`` for a handler, for logs and listings."""
-    description = getattr(handler, "__event_system_description__", None)
-    if isinstance(description, str):
-        return description
-    target = getattr(handler, "__event_system_target__", handler)
-    if isinstance(target, MethodType):
-        target = target.__func__
-    module = getattr(target, "__module__", None) or type(target).__module__
-    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
-    return f"{module}:{qualname}"
 
 
 class Registration:
@@ -394,7 +365,7 @@ class PatternRegistry:
         if not callable(handler):
             raise InvalidHandlerError(f"a handler must be callable, got {handler!r} for pattern {pattern!r}")
         refuse_async_generator(handler, f"the handler {describe_handler(handler)} for pattern {pattern!r}")
-        if not _is_int(priority):
+        if not is_int(priority):
             raise TypeError(f"priority must be an int, not {priority!r}")
         if not isinstance(after_commit, bool):
             raise TypeError(f"after_commit must be True or False, not {after_commit!r}")
@@ -464,46 +435,10 @@ class PatternRegistry:
     def _make_callback(self, registration: Registration, handler: Handler, *, once: bool, weak: bool) -> Handler:
         callback: Handler = handler
         if weak:
-            ref: Callable[[], Handler | None]
-            reg_ref = weakref.ref(registration)
-
-            def on_collected(_: object) -> None:
-                alive = reg_ref()
-                if alive is not None:
-                    alive._spent = True
-                    alive.cancel()
-
-            if isinstance(handler, MethodType):
-                ref = weakref.WeakMethod(handler, on_collected)
-            else:
-                try:
-                    ref = weakref.ref(handler, on_collected)
-                except TypeError:
-                    raise InvalidHandlerError(f"cannot hold {handler!r} weakly; register it with weak=False") from None
+            callback = _WeakCall(registration, handler)
             registration.handler = _WeakHandlerPlaceholder(handler)
-
-            def call_weak(name: str, *args: Any, **kwargs: Any) -> object:
-                target = ref()
-                if target is None:
-                    return None
-                return target(name, *args, **kwargs)
-
-            # A description, not the handler itself: a reference here would keep it alive.
-            call_weak.__event_system_description__ = describe_handler(handler)  # type: ignore[attr-defined]
-            callback = call_weak
         if once:
-            inner = callback
-            claimed = threading.Lock()
-
-            def call_once(name: str, *args: Any, **kwargs: Any) -> object:
-                if not claimed.acquire(blocking=False):
-                    return None
-                registration._spent = True
-                registration.cancel()
-                return inner(name, *args, **kwargs)
-
-            call_once.__event_system_description__ = describe_handler(handler)  # type: ignore[attr-defined]
-            callback = call_once
+            callback = _OnceCall(registration, callback, describe_handler(handler))
         return callback
 
     def _remove(self, registration: Registration) -> None:
@@ -659,10 +594,6 @@ class PatternRegistry:
         return len(self._cache) + len(self._older)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _inserted(entries: tuple[_Entry, ...], entry: _Entry) -> tuple[_Entry, ...]:
     """Return ``entries`` (sorted) with ``entry`` in its place: O(log n) comparisons, one copy."""
     updated = list(entries)
@@ -674,16 +605,69 @@ def _sort_key(entry: _Entry) -> tuple[int, int]:
     return entry.sort_key
 
 
-class _WeakHandlerPlaceholder:
+class _WeakHandlerPlaceholder(HandlerWrapper):
     """Stands for a weakly-held handler in listings without keeping it alive."""
 
-    __slots__ = ("__event_system_description__",)
+    __slots__ = ()
 
     def __init__(self, handler: Handler) -> None:
-        self.__event_system_description__ = describe_handler(handler)
+        super().__init__(None, describe_handler(handler))
 
-    def __call__(self, *args: object, **kwargs: object) -> None:  # pragma: no cover - never called
+    def __call__(self, name: str, /, *args: object, **kwargs: object) -> None:  # pragma: no cover - never called
         raise RuntimeError("a placeholder for a weakly-held handler is not callable")
 
     def __repr__(self) -> str:
-        return f"<weak {self.__event_system_description__}>"
+        return f"<weak {self.description}>"
+
+
+class _WeakCall(HandlerWrapper):
+    """Calls a handler held weakly; cancels its registration once the handler is collected."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, registration: Registration, handler: Handler) -> None:
+        reg_ref = weakref.ref(registration)
+
+        def on_collected(_: object) -> None:
+            alive = reg_ref()
+            if alive is not None:
+                alive._spent = True
+                alive.cancel()
+
+        ref: Callable[[], Handler | None]
+        if isinstance(handler, MethodType):
+            ref = weakref.WeakMethod(handler, on_collected)
+        else:
+            try:
+                ref = weakref.ref(handler, on_collected)
+            except TypeError:
+                raise InvalidHandlerError(f"cannot hold {handler!r} weakly; register it with weak=False") from None
+        # A description, not the handler itself: a strong reference here would keep it alive.
+        super().__init__(None, describe_handler(handler))
+        self._ref = ref
+
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
+        target = self._ref()
+        if target is None:
+            return None
+        return target(name, *args, **kwargs)
+
+
+class _OnceCall(HandlerWrapper):
+    """Calls a handler the first time only, and cancels its registration as it does."""
+
+    __slots__ = ("_claimed", "_inner", "_registration")
+
+    def __init__(self, registration: Registration, inner: Handler, description: str) -> None:
+        super().__init__(inner, description)
+        self._inner = inner
+        self._registration = registration
+        self._claimed = threading.Lock()
+
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
+        if not self._claimed.acquire(blocking=False):
+            return None
+        registration = self._registration
+        registration._spent = True
+        registration.cancel()
+        return self._inner(name, *args, **kwargs)

@@ -11,9 +11,9 @@ A :class:`ThreadLife` is what this package keeps for one thread:
   some other way (``_thread.start_new_thread``, a C extension) is noticed when its thread-local
   storage is released, where no greenlet can run: what it queued is handed on, and its hub is
   destroyed later by another thread.
-- **Its drains.** Drains wait for worker greenlets, and a worker may be waiting for the drain in
+- **Its drains.** Drains wait for delivery greenlets, and a delivery greenlet may be waiting for the drain in
   turn: a handler that drains, a greenlet that a handler joins, two dispatchers that drain each
-  other. :meth:`ThreadLife.awaited_workers` tells which workers a drain waits for, leaving out
+  other. :meth:`ThreadLife.awaited_greenlets` tells which delivery greenlets a drain waits for, leaving out
   those that may be waiting for it (see ``GeventQueue.drain``).
 - **Fork.** The child of ``os.fork()`` keeps only the forking thread; the lives of the others are
   forgotten, and the forking thread's hub is prepared for the new process.
@@ -185,20 +185,20 @@ class ThreadLife:
     def draining_greenlets(self) -> set[greenlet]:
         return {drainer for drainer, _ in self.drains}
 
-    def awaited_workers(self, entry: tuple[greenlet, Any]) -> set[greenlet]:
-        """The workers that the drain ``entry`` waits for: those that are not waiting for it.
+    def awaited_greenlets(self, entry: tuple[greenlet, Any]) -> set[greenlet]:
+        """The delivery greenlets that the drain ``entry`` waits for: those that are not waiting for it.
 
-        A worker may be waiting for the draining greenlet through two relations. A greenlet in
-        a drain waits for the workers that drain counts. A greenlet may wait for a greenlet it
+        A delivery greenlet may be waiting for the draining greenlet through two relations. A greenlet in
+        a drain waits for the delivery greenlets that drain counts. A greenlet may wait for a greenlet it
         spawned (gevent records the spawning greenlet), as a handler does when it joins one.
-        Drains are taken in the order they started, each counting the workers not waiting for it
+        Drains are taken in the order they started, each counting the delivery greenlets not waiting for it
         through the drains that started before it: an older drain was already waiting when a
         younger one began, so the younger one must not wait for it in turn.
         """
         edges: list[tuple[greenlet, set[greenlet]]] = []
         for drainer, state in self.drains:
             waiting = _waiting_on(drainer, edges)
-            counted = {worker for worker in state.worker_greenlets if worker not in waiting}
+            counted = {running for running in state.greenlets if running not in waiting}
             if drainer is entry[0] and state is entry[1]:
                 return counted
             edges.append((drainer, counted))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._apps import DjangoEventSystemConfig, autodiscover
 from ._changes import FieldChange, ModelChanges, get_changes
+from ._command import EventsCommand
 from ._models import ModelAction, model_event_name
 from ._observer import Observer
 from ._settings import conf
@@ -15,6 +16,7 @@ from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEve
 
 __all__ = [
     "DjangoEventSystemConfig",
+    "EventsCommand",
     "FieldChange",
     "HookResult",
     "ModelAction",

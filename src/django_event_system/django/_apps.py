@@ -14,8 +14,7 @@ from django.core.signals import request_finished, setting_changed
 from django.utils.module_loading import module_has_submodule
 
 from ..core import Dispatcher, EventDispatcher
-from ..core._queue import add_worker_exit_hook
-from ..core._threads import add_thread_exit_hook
+from ..core.integration import add_greenlet_exit_hook, add_thread_exit_hook
 from ._connections import close_obsolete_connections, close_thread_connections, close_worker_connections
 from ._settings import SETTING_NAME, apply_settings, conf
 from ._workers import connect_worker_drains
@@ -133,7 +132,7 @@ class DjangoEventSystemConfig(AppConfig):
         request_finished.connect(drain_after_request, dispatch_uid="django_event_system:drain")
         connect_worker_drains()
         if not _remove_connection_hook:
-            _remove_connection_hook.append(add_worker_exit_hook(close_worker_connections))
+            _remove_connection_hook.append(add_greenlet_exit_hook(close_worker_connections))
             _remove_connection_hook.append(add_thread_exit_hook(close_thread_connections))
         apply_settings(strict=True)
         try:

@@ -17,7 +17,7 @@ import gevent.local
 import gevent.monkey
 from django.db import connections
 
-from ..core._bridge import in_bridge_thread
+from ..core.integration import in_bridge_thread
 from ._settings import conf
 
 __all__ = [

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 
 from ..core import Dispatcher, EventDispatcher, Registration
-from ..core._registry import refuse_async_generator
+from ..core.integration import HandlerWrapper, QueuedOptions, refuse_async_generator
 from ._changes import ModelChanges, get_changes
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._queued import check_queued_observer, observer_queue_options
@@ -29,14 +29,14 @@ ModelT = TypeVar("ModelT", bound=Model)
 
 # Attributes of Observer that a subclass may define without being an action.
 _OWN = frozenset({"observes", "after_commit", "priority", "track_changes", "dispatcher", "abstract"}).union(
-    {"queued", "max_retries", "retry_backoff", "retry_backoff_max", "queue", "failed"}
+    {"queued", "max_retries", "retry_backoff", "retry_backoff_max", "queue", "outbox", "failed"}
 )
 
 _observers: dict[tuple[type[Model], str], type[Observer[Any]]] = {}
 _lock = threading.Lock()
 
 
-class Observer(Generic[ModelT]):
+class Observer(QueuedOptions, Generic[ModelT]):
     """Handle the model events of one model with methods named after the actions::
 
         class ExampleObserver(Observer[Example]):
@@ -86,11 +86,6 @@ class Observer(Generic[ModelT]):
     track_changes: ClassVar[bool] = True
     dispatcher: ClassVar[EventDispatcher] = Dispatcher
     abstract: ClassVar[bool] = True
-    queued: ClassVar[bool] = False
-    max_retries: ClassVar[int] = 3
-    retry_backoff: ClassVar[float] = 1.0
-    retry_backoff_max: ClassVar[float] = 600.0
-    queue: ClassVar[str | None] = None
     registrations: ClassVar[tuple[Registration, ...]] = ()
     """The handles of this class's registrations (empty for an abstract class)."""
     events: ClassVar[Mapping[ModelAction, str]] = {}
@@ -186,24 +181,28 @@ class Observer(Generic[ModelT]):
                     bind(model).release(("observer", cls.__qualname__))
 
 
-class _ObserverCall:
+class _ObserverCall(HandlerWrapper):
     """The handler registered for one action of an Observer: looks the method up at every call."""
 
-    __slots__ = ("__event_system_after_commit__", "__event_system_description__", "action", "observer")
+    __slots__ = ("_after_commit", "action", "observer")
 
     def __init__(self, observer: Observer[Any], action: ModelAction) -> None:
+        cls = type(observer)
+        super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.{action}")
         self.observer = observer
         self.action = action
-        cls = type(observer)
-        self.__event_system_description__ = f"{cls.__module__}:{cls.__qualname__}.{action}"
-        self.__event_system_after_commit__ = action in COMMIT_ACTIONS and cls.after_commit
+        self._after_commit = action in COMMIT_ACTIONS and cls.after_commit is True
 
-    def __call__(self, name: str, instance: Model, *args: Any, **kwargs: Any) -> object:
+    @property
+    def after_commit(self) -> bool:
+        return self._after_commit
+
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
         method = getattr(self.observer, self.action)
-        return method(name, instance)
+        return method(name, args[0])
 
     def __repr__(self) -> str:
-        return f"<observer call {self.__event_system_description__}>"
+        return f"<observer call {self.description}>"
 
 
 def _declared_model(cls: type) -> type[Model] | None:
@@ -266,7 +265,7 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
         queued = observer_queue_options(instance, action)
         registrations.append(
             cls.dispatcher.RegisterHandler(
-                pattern, call, priority=cls.priority, queued=queued, after_commit=call.__event_system_after_commit__
+                pattern, call, priority=cls.priority, queued=queued, after_commit=call.after_commit
             )
         )
     cls.registrations = tuple(registrations)

@@ -27,7 +27,7 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +35,8 @@ from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from ..core import Message, Transport
-from ..core._queued import set_outbox
-from ..core._worker import Delivery, set_delivery_guard
+from ..core import Delivery, Message, Transport
+from ..core.integration import set_delivery_guard, set_outbox
 
 __all__ = ["DatabaseOutbox", "OncePerEvent", "OutboxStats", "Relay", "RelayResult", "install_outbox", "outbox_stats"]
 
@@ -163,11 +162,8 @@ class Relay:
         self.keep_sent = keep_sent
 
     @classmethod
-    def from_settings(cls, transport: Transport) -> Relay:
-        """A relay with the options of ``DJANGO_EVENT_SYSTEM["QUEUED"]``."""
-        from ._queued import queued_settings
-
-        options = queued_settings()
+    def from_settings(cls, transport: Transport, options: Mapping[str, Any]) -> Relay:
+        """A relay with the options of ``DJANGO_EVENT_SYSTEM["QUEUED"]``, as ``queued_settings()`` reads them."""
         return cls(
             transport,
             using=options["DATABASE"],

@@ -68,7 +68,7 @@ from ..core import (
     register_value_codec,
     set_hold_provider,
 )
-from ..core._serialization import JSON, decode_value, encode_value
+from ..core.integration import JSON, MODEL_EVENT_PREFIX, decode_value, encode_value
 from ._outbox import install_outbox
 
 __all__ = [
@@ -229,14 +229,14 @@ def _build_transport(options: dict[str, Any]) -> Transport | None:
     if choice == "celery":
         from celery import Celery, current_app
 
-        from ..celery import CeleryTransport
+        from ..transports.celery import CeleryTransport
 
         app = import_string(options["CELERY_APP"]) if options["CELERY_APP"] else current_app
         if not isinstance(app, Celery):
             app = cast("Celery", getattr(app, "_get_current_object", lambda: app)())
         return CeleryTransport(app, queue=options["QUEUE"])
     if choice == "tasks":
-        from .tasks import TasksTransport
+        from ..transports.tasks import TasksTransport
 
         return TasksTransport(backend=options["TASKS_BACKEND"], queue_name=options["QUEUE"])
     target = import_string(choice)
@@ -291,7 +291,7 @@ class _TransactionHold:
         self.using = using
 
     def __call__(self, name: str) -> HeldMessages | None:
-        if name.startswith("events::db::") and name.endswith(_COMMIT_SUFFIXES):
+        if name.startswith(MODEL_EVENT_PREFIX) and name.endswith(_COMMIT_SUFFIXES):
             return None  # the adapter delivers these to queued handlers from on_commit itself
         if not connections[self.using].in_atomic_block:
             return None
@@ -374,13 +374,7 @@ def check_queued_observer(cls: Any, actions: list[str]) -> None:
                 f"{', '.join(sorted(QUEUED_OBSERVER_ACTIONS))}; handle {action} in an Observer that is not queued."
             )
     try:
-        Queued(
-            max_retries=cls.max_retries,
-            retry_backoff=cls.retry_backoff,
-            retry_backoff_max=cls.retry_backoff_max,
-            queue=cls.queue,
-            outbox=getattr(cls, "outbox", None),
-        )
+        cls.queued_options()
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(f"{where}: {exc}") from None
 
@@ -389,14 +383,4 @@ def observer_queue_options(observer: Any, action: str) -> Queued | bool:
     """The ``queued`` option for one action of an Observer instance (``False`` if not queued);
     the class has passed :func:`check_queued_observer`."""
     cls = type(observer)
-    if cls.queued is not True:
-        return False
-    return Queued(
-        max_retries=cls.max_retries,
-        retry_backoff=cls.retry_backoff,
-        retry_backoff_max=cls.retry_backoff_max,
-        failed=observer.failed,
-        key=f"{cls.__module__}:{cls.__qualname__}.{action}",
-        queue=cls.queue,
-        outbox=getattr(cls, "outbox", None),
-    )
+    return cls.queued_options(failed=observer.failed, key=f"{cls.__module__}:{cls.__qualname__}.{action}") or False

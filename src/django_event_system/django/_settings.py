@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..core import Dispatcher, ErrorPolicy, FullPolicy, configure
-from ..core._queue import DEFAULT_POOL_SIZE
+from ..core.integration import DEFAULT_POOL_SIZE
 from ._queued import check_queued_setting, install_queued
 
 __all__ = ["OPTIONS", "SETTING_NAME", "EventSystemSettings", "apply_settings", "conf"]

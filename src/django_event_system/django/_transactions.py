@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Model
 
-from ..core import EventDispatcher, EventListener, Handler
-from ..core._commit import HoldState, dispatch_after_commit, set_commit_hook
+from ..core import EventDispatcher, Handler
+from ..core.integration import MODEL_EVENT_PREFIX, HoldState, dispatch_after_commit, holds_for_commit, set_commit_hook
 
 __all__ = [
     "COMMIT_ACTIONS",
@@ -38,17 +38,10 @@ __all__ = [
 COMMIT_ACTIONS = frozenset({"created", "updated", "saved", "deleted"})
 """The model actions whose events after-commit handlers receive only after the commit."""
 
-MODEL_EVENT_PREFIX = "events::db::"
-"""Model events are named ``events::db::<GetPathFromClass(Model)>::<action>``."""
-
 
 def wants_after_commit(callback: Handler) -> bool:
     """Whether a registered callback belongs to an after-commit Observer or EventListener."""
-    flag = getattr(callback, "__event_system_after_commit__", None)
-    if flag is None:
-        listener = getattr(callback, "instance", None)
-        flag = isinstance(listener, EventListener) and listener.after_commit is True
-    return flag is True
+    return holds_for_commit(callback)
 
 
 def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model, using: str | None) -> None:

@@ -5,7 +5,7 @@ that a task dispatched (a model saved, ``Dispatcher.Dispatch(...)``) would wait 
 exits, and Celery's prefork pool ends its processes without the drain at interpreter exit. The
 app's ``ready()`` connects the drains of the task queues that are installed, and of those only:
 
-- Celery: the receivers of :func:`django_event_system.celery.drain_after_tasks`, after each task
+- Celery: the receivers of :func:`django_event_system.transports.celery.drain_after_tasks`, after each task
   and in each worker process before it exits. Celery is imported only when it is installed.
 - Django's Tasks framework (``django.tasks`` on Django 6, the ``django-tasks`` backport on 5.2):
   ``task_finished``, after each task in the thread that ran it. Its database worker
@@ -23,7 +23,7 @@ from typing import Any
 
 from django.apps import apps
 
-from ..core._drain import drain_for_worker
+from ..core.integration import drain_for_worker
 
 __all__ = ["connect_worker_drains", "drain_after_task"]
 
@@ -34,9 +34,9 @@ def connect_worker_drains() -> None:
     """Connect the drains of the installed task queues' workers (once, however often it is called)."""
     global _inline_backends
     if find_spec("celery") is not None:
-        from ..celery import _connect_drains
+        from ..transports.celery import connect_drains
 
-        _connect_drains()
+        connect_drains()
     # The same framework that the Tasks transport uses: django.tasks where Django has it, else
     # the backport, but only in a project that installed it as an app: importing it pulls in
     # django-stubs-ext, whose lazy admin site breaks gevent's monkey-patching where the admin

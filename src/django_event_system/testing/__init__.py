@@ -9,7 +9,7 @@ compiled regular expression or an Event class. Importing it needs no Django sett
 
 from __future__ import annotations
 
-from ..core._mocking import EventTarget, MockSession, MockUsageError, RecordedEvent
+from ..core.integration import EventTarget, MockSession, MockUsageError, RecordedEvent
 from ._fakes import fake, fake_except, muted
 from ._recorder import EventRecorder, record_events
 from ._transport import FakeTransport, QueuedMessage, fake_transport

@@ -10,20 +10,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from ..core import Event, EventDispatcher
-from ..core._mocking import EventMatcher, EventTarget
+from ..core import Event, EventBus
+from ..core.integration import MODEL_EVENT_PREFIX, EventMatcher, EventTarget
 from ._recorder import EventRecorder
 
 __all__ = ["MODEL_EVENT_PREFIX", "fake", "fake_except", "muted"]
-
-MODEL_EVENT_PREFIX = "events::db::"
-"""Names of model-observer events start with this prefix."""
 
 
 class _FakingRecorder(EventRecorder):
     """A recorder that keeps the events its rule selects from their listeners."""
 
-    def __init__(self, rule: Callable[[str, Event | None], bool], dispatcher: EventDispatcher | None) -> None:
+    def __init__(self, rule: Callable[[str, Event | None], bool], dispatcher: EventBus | None) -> None:
         super().__init__(dispatcher)
         self._rule = rule
 
@@ -37,7 +34,7 @@ def _named(matchers: list[EventMatcher], name: str, event: Event | None) -> bool
 
 
 @contextlib.contextmanager
-def fake(*targets: EventTarget, dispatcher: EventDispatcher | None = None) -> Iterator[EventRecorder]:
+def fake(*targets: EventTarget, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
     """Keep the listeners of ``targets`` from running inside the block; record every event.
 
     Without targets, every event is faked except model-observer events (``events::db::...``),
@@ -68,7 +65,7 @@ def fake(*targets: EventTarget, dispatcher: EventDispatcher | None = None) -> It
 
 
 @contextlib.contextmanager
-def fake_except(*targets: EventTarget, dispatcher: EventDispatcher | None = None) -> Iterator[EventRecorder]:
+def fake_except(*targets: EventTarget, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
     """Fake every event inside the block except ``targets`` (and model-observer events); record all.
 
     ::
@@ -97,7 +94,7 @@ def fake_except(*targets: EventTarget, dispatcher: EventDispatcher | None = None
 
 
 @contextlib.contextmanager
-def muted(*, dispatcher: EventDispatcher | None = None) -> Iterator[EventRecorder]:
+def muted(*, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
     """Deliver nothing dispatched inside the block, model-observer events included; record all.
 
     Events queued before the block are not affected.

@@ -8,10 +8,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
-from ..core import Dispatcher, Event, EventDispatcher
-from ..core._mocking import (
+from ..core import Dispatcher, Event, EventBus, EventDispatcher
+from ..core.integration import (
     DispatchStatus,
     EventMatcher,
     EventTarget,
@@ -50,8 +50,9 @@ class EventRecorder:
     ``status=`` narrows the queries and assertions to the records that have it now.
     """
 
-    def __init__(self, dispatcher: EventDispatcher | None = None) -> None:
-        self.dispatcher = Dispatcher if dispatcher is None else dispatcher
+    def __init__(self, dispatcher: EventBus | None = None) -> None:
+        # Any EventBus an Event class names is a dispatcher of the core (EventDispatcher).
+        self.dispatcher: EventDispatcher = Dispatcher if dispatcher is None else cast("EventDispatcher", dispatcher)
         self._records: list[RecordedEvent] = []
         self._lock = threading.Lock()
         self._detach: Callable[[], None] | None = None
@@ -317,7 +318,7 @@ def _describe_record(record: RecordedEvent) -> str:
 
 
 @contextlib.contextmanager
-def record_events(*, dispatcher: EventDispatcher | None = None) -> Iterator[EventRecorder]:
+def record_events(*, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
     """Record everything dispatched inside the block; listeners run as usual.
 
     ::

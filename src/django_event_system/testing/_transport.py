@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..core import Event, InMemoryTransport, Message, Result, clear_all_queues, using_transport
-from ..core._worker import _revive
+from ..core.integration import decode_payload, read_envelope
 
 __all__ = ["FakeTransport", "QueuedMessage", "fake_transport"]
 
@@ -68,7 +67,7 @@ class QueuedMessage:
 
     @functools.cached_property
     def _payload(self) -> tuple[Event | None, tuple[Any, ...], dict[str, Any]]:
-        args, kwargs, event = _revive(json.loads(self.message.body), self.message.event_name)
+        args, kwargs, event = decode_payload(read_envelope(self.message.body))
         return event, args if event is None else args[1:], kwargs
 
     def __repr__(self) -> str:

@@ -11,8 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from django_event_system.celery import CeleryTransport
 from django_event_system.core import Message, Transport
+from django_event_system.transports.celery import CeleryTransport
 
 
 class CountingTransport(CeleryTransport):

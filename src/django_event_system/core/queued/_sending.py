@@ -29,100 +29,46 @@ queue, there is nothing left to send.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
 import re
 import threading
-import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
-from ._event import Event
-from ._mocking import swallowed
-from ._registry import Handler, Registration, _is_int, describe_handler
+from .._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
+from .._event import Event
+from .._handlers import Handler, HandlerWrapper, describe_handler, handler_target
+from .._interception import Stage
+from .._mocking import swallowed
+from .._registry import Registration
+from ._message import Message, encode_message, outbox_message, split_event
+from ._options import Queued
 from ._serialization import encode_arguments, encode_event, event_classes
-from ._transport import Message, Transport
+from ._transport import Transport
 
 if TYPE_CHECKING:
-    from ._dispatcher import EventDispatcher
+    from .._bus import Bus
 
 __all__ = [
     "EnqueueErrorPolicy",
     "EnqueueFailure",
     "HeldMessages",
-    "Queued",
+    "Outbox",
     "QueuedHandler",
     "configure_transport",
+    "current_outbox",
     "current_transport",
     "queued_handler",
+    "register_queued",
+    "send",
     "set_hold_provider",
+    "set_outbox",
     "using_transport",
 ]
 
 logger = logging.getLogger("django_event_system.queued")
-
-MESSAGE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Queued:
-    """How a queued handler is retried, and what happens when it gives up.
-
-    Pass it as ``queued=`` instead of ``True`` to change the defaults::
-
-        @Dispatcher.listen(OrderPlaced, queued=Queued(max_retries=5, failed=alert_ops))
-        def send_receipt(event: OrderPlaced) -> None: ...
-
-    :param max_retries: how many times a failed handler is tried again (0: never).
-    :param retry_backoff: the delay before the first retry, in seconds; each further retry
-        waits twice as long as the one before.
-    :param retry_backoff_max: the longest delay between two tries, in seconds.
-    :param failed: called as ``failed(event, exc)`` in the worker when the last try failed;
-        ``event`` is the Event instance, or the event name for a string event.
-    :param key: the name that identifies the handler across processes; by default its
-        ``module:qualname``.
-    :param queue: the name of the queue to send to, for transports that route by queue.
-    :param outbox: ``True``: the message is written to the installed :class:`Outbox` when the
-        event is dispatched (with Django: in the dispatching code's transaction) and a relay
-        publishes it; the worker runs the handler once per event, even if the message comes
-        twice. ``False``: sent through the transport. ``None`` (the default): as the outbox
-        says (with Django, ``DJANGO_EVENT_SYSTEM["QUEUED"]["OUTBOX"]``).
-    """
-
-    max_retries: int = 3
-    retry_backoff: float = 1.0
-    retry_backoff_max: float = 600.0
-    failed: Callable[[Any, Exception], object] | None = None
-    key: str | None = None
-    queue: str | None = None
-    outbox: bool | None = None
-
-    def __post_init__(self) -> None:
-        if not _is_int(self.max_retries) or self.max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
-        for name in ("retry_backoff", "retry_backoff_max"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or math.isinf(value):
-                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
-        if self.failed is not None and not callable(self.failed):
-            raise TypeError(f"failed must be callable as failed(event, exc), not {self.failed!r}")
-        for name in ("key", "queue"):
-            text = getattr(self, name)
-            if text is not None and (not isinstance(text, str) or not text):
-                raise ValueError(f"{name} must be a non-empty str or None, not {text!r}")
-        if self.outbox is not None and not isinstance(self.outbox, bool):
-            raise ValueError(f"outbox must be True, False or None, not {self.outbox!r}")
-
-    def delay_for(self, attempt: int) -> float:
-        """The seconds to wait before trying again after the ``attempt``-th failure (0-based)."""
-        if attempt >= 64:  # 2**64 seconds is past any cap already
-            return float(self.retry_backoff_max)
-        return float(min(self.retry_backoff * 2**attempt, self.retry_backoff_max))
 
 
 @dataclass(frozen=True)
@@ -330,16 +276,9 @@ def current_outbox() -> Outbox | None:
     return _config.outbox
 
 
-def outbox_message(message: Message) -> Message:
-    """``message`` marked as an outbox message, which the worker runs once per event and handler."""
-    # The body is always a JSON object: the mark is its first member.
-    body = '{"outbox":true,' + message.body[1:]
-    return Message(body, message.event_id, message.event_name, message.handler, message.queue)
-
-
 def _write_outbox(
     outbox: Outbox,
-    dispatcher: EventDispatcher,
+    dispatcher: Bus,
     stubs: tuple[QueuedHandler, ...],
     name: str,
     args: tuple[Any, ...],
@@ -393,10 +332,10 @@ class _DispatchCheck:
     never had a queued handler does not have it at all.
     """
 
-    _installed: weakref.WeakKeyDictionary[EventDispatcher, _DispatchCheck] = weakref.WeakKeyDictionary()
+    _installed: weakref.WeakKeyDictionary[Bus, _DispatchCheck] = weakref.WeakKeyDictionary()
     _install_lock = threading.Lock()
 
-    def __init__(self, dispatcher: EventDispatcher) -> None:
+    def __init__(self, dispatcher: Bus) -> None:
         self._dispatcher = weakref.ref(dispatcher)
         self._registry = dispatcher.registry
         # The queued handlers of each name, for as long as the registrations stay as they were
@@ -405,17 +344,14 @@ class _DispatchCheck:
         self._handlers_of = -1  # the registry version the handlers were found at
 
     @classmethod
-    def install(cls, dispatcher: EventDispatcher) -> None:
+    def install(cls, dispatcher: Bus) -> None:
         """Check every later dispatch on ``dispatcher`` (installed once, however often called)."""
         with cls._install_lock:
             if dispatcher in cls._installed:
                 return
             check = cls._installed[dispatcher] = cls(dispatcher)
             # The bound method, not the instance: calling one is cheaper, on every dispatch.
-            interceptor = check.check
-            dispatcher.intercept(interceptor)
-            others = tuple(i for i in dispatcher._interceptors if i is not interceptor)
-            dispatcher._interceptors = (interceptor, *others)
+            dispatcher.interceptors.add(check.check, Stage.CHECK)
 
     def check(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Event | None) -> bool:
         """The interceptor: ``True`` when the event was re-dispatched held (see the class docstring).
@@ -449,7 +385,7 @@ class _DispatchCheck:
         instance: Event | None,
         handlers: tuple[QueuedHandler, ...],
     ) -> bool:
-        event, rest = _split_event(args)
+        event, rest = split_event(args)
         try:
             encoded = None if event is None else encode_event(event)
             encode_arguments(rest, kwargs)
@@ -480,43 +416,27 @@ class _DispatchCheck:
         return True
 
 
-def _split_event(args: tuple[Any, ...]) -> tuple[Event | None, tuple[Any, ...]]:
-    """A delivery's Event (its first argument, if it is one) and the arguments after it."""
-    if args and isinstance(args[0], Event):
-        return args[0], args[1:]
-    return None, args
-
-
 # -- the handlers -----------------------------------------------------------------------------
 
 
-class QueuedHandler:
+class QueuedHandler(HandlerWrapper):
     """Stands in the pattern registry for a queued handler: sends the event to a worker.
 
     ``target`` is the handler as registered, called in the worker as
     ``target(name, *args, **kwargs)``.
     """
 
-    __slots__ = (
-        "__event_system_description__",
-        "__weakref__",
-        "dispatcher",
-        "key",
-        "options",
-        "registrations",
-        "target",
-    )
+    __slots__ = ("dispatcher", "key", "options", "registrations")
 
-    def __init__(self, dispatcher: EventDispatcher, target: Handler, options: Queued, key: str) -> None:
+    def __init__(self, dispatcher: Bus, target: Handler, options: Queued, key: str) -> None:
+        super().__init__(target, key)
         self.dispatcher = dispatcher
-        self.target = target
         self.options = options
         self.key = key
         self.registrations: list[Registration] = []
-        self.__event_system_description__ = key
 
     @property
-    def __event_system_after_commit__(self) -> bool:
+    def after_commit(self) -> bool:
         # Adapters that hand some events to after-commit handlers themselves (the Django
         # adapter's model events) count a queued handler among them while messages are held.
         # An outbox handler's message is written in the transaction: it has nothing to wait for.
@@ -536,8 +456,8 @@ class QueuedHandler:
         """Whether one of its registrations is still in force."""
         return any(registration.active for registration in self.registrations)
 
-    def __call__(self, name: str, *args: Any, **kwargs: Any) -> None:
-        event, _ = _split_event(args)
+    def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> None:
+        event, _ = split_event(args)
         held: HeldMessages | None
         if event is not None:
             held = event.__dict__.get("_event_held")
@@ -556,29 +476,7 @@ class QueuedHandler:
 
         :raises SerializationError: something in the payload cannot travel.
         """
-        event, rest = _split_event(args)
-        if event is not None:
-            encoded_event: Any = event.__dict__.get("_event_encoded") or encode_event(event)
-            event_id = encoded_event["id"]
-            timestamp = encoded_event["ts"]
-        else:
-            # A string event has no instance to carry an identity: each message gets its own.
-            encoded_event = None
-            event_id = str(uuid.uuid4())
-            timestamp = time.time()
-        encoded_args, encoded_kwargs = encode_arguments(rest, kwargs)
-        body = {
-            "v": MESSAGE_VERSION,
-            "handler": self.key,
-            "name": name,
-            "id": event_id,
-            "ts": timestamp,
-            "event": encoded_event,
-            "args": encoded_args,
-            "kwargs": encoded_kwargs,
-        }
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return Message(text, event_id, name, self.key, self.options.queue)
+        return encode_message(self.key, name, args, kwargs, self.options.queue)
 
     def matches(self, name: str) -> bool:
         """Whether one of its active registrations' patterns fully matches ``name``."""
@@ -595,12 +493,8 @@ _handlers: dict[str, QueuedHandler] = {}
 _handlers_lock = threading.Lock()
 
 
-def _target_of(handler: object) -> object:
-    return getattr(handler, "__event_system_target__", handler)
-
-
 def register_queued(
-    dispatcher: EventDispatcher,
+    dispatcher: Bus,
     pattern: str | type[Event],
     handler: Handler,
     queued: bool | Queued,
@@ -638,7 +532,7 @@ def register_queued(
     with _handlers_lock:
         existing = _handlers.get(key)
         if existing is not None and existing.active:
-            if _target_of(existing.target) is not _target_of(handler) or existing.dispatcher is not dispatcher:
+            if handler_target(existing.target) is not handler_target(handler) or existing.dispatcher is not dispatcher:
                 raise InvalidHandlerError(
                     f"the queued handler key {key!r} already names {existing.target!r}; "
                     "give one of them another key with Queued(key=...)"
@@ -665,8 +559,3 @@ def queued_handler(key: str) -> QueuedHandler | None:
     if stub is None or not stub.active:
         return None
     return stub
-
-
-def queued_handlers() -> list[QueuedHandler]:
-    """Every queued handler registered in this process."""
-    return [stub for stub in list(_handlers.values()) if stub.active]

@@ -1,22 +1,22 @@
-"""The gevent queue: one queue and a bounded pool of worker greenlets per gevent hub.
+"""The gevent queue: one queue and a bounded pool of delivery greenlets per gevent hub.
 
 gevent has one hub per OS thread, so there is one :class:`_HubState` per thread that dispatched,
 whether or not the process is monkey-patched (the thread-local used here is the original one,
-never gevent's greenlet-local). ``put`` appends to the thread's deque and makes sure a worker
+never gevent's greenlet-local). ``put`` appends to the thread's deque and makes sure a delivery greenlet
 greenlet will pick the item up; it never runs a handler and never blocks. Workers start when the
 hub gets control: when a monkey-patched server waits on I/O, when :meth:`GeventQueue.drain` waits,
 or at interpreter exit.
 
-A worker takes one item and delivers it; the handlers of that event run in order in that worker.
-Whenever a worker takes an item it makes sure a check is scheduled on the hub. The hub runs that
+A delivery greenlet takes one item and delivers it; the handlers of that event run in order in that delivery greenlet.
+Whenever a delivery greenlet takes an item it makes sure a check is scheduled on the hub. The hub runs that
 check only when some greenlet yields: if a handler waits on I/O while items are still waiting,
-the check starts one more worker, up to ``pool_size``. So events whose handlers wait on I/O are
+the check starts one more delivery greenlet, up to ``pool_size``. So events whose handlers wait on I/O are
 handled concurrently, while CPU-bound handlers, which never yield, cost nothing per event beyond
 one flag test. With ``pool_size=1`` items are handled strictly one after another, in order.
 
 A thread that runs an asyncio event loop never gives its hub a turn: its events are handed, a
 batch at a time, to a bridge thread with a hub of its own (see :mod:`._bridge`). Events that a
-coroutine handler dispatches are queued in the thread whose worker awaits it (see
+coroutine handler dispatches are queued in the thread whose delivery greenlet awaits it (see
 :mod:`._coroutines`). How a thread's queue ends with the thread, how drains that wait for each
 other are told apart, and what fork leaves to the child is in :mod:`._threads`.
 """
@@ -41,16 +41,17 @@ import gevent.monkey
 from greenlet import getcurrent, greenlet
 
 from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread
-from ._context import own_depth_holder
+from ._cascade import own_depth_holder
 from ._coroutines import CoroutineHome, coroutine_home, in_runner_thread, run_on_home
 from ._errors import QueueFullError, QueueUsageError
-from ._registry import _is_int
 from ._threads import Hooks, ThreadLife, current_life
+from ._validation import is_int
 
 if TYPE_CHECKING:
     from ._event import Event
+    from ._handlers import Handler
 
-__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item", "QueueStats", "ThreadStats", "add_worker_exit_hook"]
+__all__ = ["DEFAULT_POOL_SIZE", "GeventQueue", "Item", "QueueStats", "ThreadStats", "add_greenlet_exit_hook"]
 
 logger = logging.getLogger("django_event_system")
 
@@ -60,32 +61,34 @@ Item = (
     tuple[str, tuple[Any, ...], dict[str, Any], "Event | None"]
     | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int]
     | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int, float]
+    | tuple[str, tuple[Any, ...], dict[str, Any], "Event | None", int, float, "tuple[Handler, ...]"]
 )
 """A queued event: its name, positional and keyword arguments, the Event instance if any, its
-cascade depth when it was dispatched by a handler, and, from a bounded dispatcher, the monotonic
-time it was queued."""
+cascade depth when it was dispatched by a handler, from a bounded dispatcher the monotonic time
+it was queued (0.0 when not stamped), and, for an event an adapter routed itself
+(``deliver_to``), the handlers it goes to instead of those its name resolves to."""
 
 Deliver = Callable[..., None]
 
 # The thread-local of the interpreter, even when gevent has patched ``threading.local`` to be
 # greenlet-local: the queue belongs to the hub, and there is one hub per OS thread.
-_ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
+ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
 _allocate_lock: Callable[[], Any] = gevent.monkey.get_original("_thread", "allocate_lock")
 
-worker_exit_hooks = Hooks("worker exit")
+greenlet_exit_hooks = Hooks("delivery greenlet exit")
 
 
-def add_worker_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
-    """Call ``hook()`` in each worker greenlet when it has no more events to handle, before it ends.
+def add_greenlet_exit_hook(hook: Callable[[], object]) -> Callable[[], None]:
+    """Call ``hook()`` in each delivery greenlet when it has no more events to handle, before it ends.
 
     Once per batch of events, never per event. Frameworks use it to release what handlers took
-    in the worker's own context, like the database connections of a greenlet-local connection
-    handler. The worker still counts as running while its hooks run, so ``ClearQueue`` waits for
+    in the delivery greenlet's own context, like the database connections of a greenlet-local connection
+    handler. The delivery greenlet still counts as running while its hooks run, so ``ClearQueue`` waits for
     them. A hook that raises is logged and the others still run.
 
     :returns: a function that removes the hook.
     """
-    return worker_exit_hooks.add(hook)
+    return greenlet_exit_hooks.add(hook)
 
 
 class _HubState:
@@ -95,32 +98,32 @@ class _HubState:
         "armed",
         "bridged",
         "failed",
+        "greenlets",
         "handing_off",
         "handled",
         "hub",
         "life",
         "pending",
         "room_wanted",
-        "worker_greenlets",
-        "workers",
+        "running",
     )
 
     def __init__(self, life: ThreadLife) -> None:
         self.pending: collections.deque[Item] = collections.deque()
-        self.workers = 0
+        self.running = 0
         # True while a growth check is scheduled on the hub (see GeventQueue._grow).
         self.armed = False
         # The asyncio loop that will hand this thread's pending events to the bridge, if any.
         self.handing_off: object = None
         # Whether this thread ever handed events to the bridge (ClearQueue then waits for them).
         self.bridged = False
-        self.worker_greenlets: set[greenlet] = set()
+        self.greenlets: set[greenlet] = set()
         self.life = life
         self.hub = life.hub
-        # For stats(): events delivered by this thread's workers, and handlers that failed here.
+        # For stats(): events delivered by this thread's delivery greenlets, and handlers that failed here.
         self.handled = 0
         self.failed = 0
-        # How many greenlets wait in put_bounded() for a worker to take an event.
+        # How many greenlets wait in put_bounded() for a delivery greenlet to take an event.
         self.room_wanted = 0
 
 
@@ -135,11 +138,11 @@ def _take_all(pending: collections.deque[Item]) -> list[Item]:
 
 
 class GeventQueue:
-    """Queues events per gevent hub and delivers them from worker greenlets.
+    """Queues events per gevent hub and delivers them from delivery greenlets.
 
-    :param deliver: called as ``deliver(*item)`` for each item, in a worker greenlet; it must not
+    :param deliver: called as ``deliver(*item)`` for each item, in a delivery greenlet; it must not
         raise.
-    :param pool_size: the most worker greenlets per hub.
+    :param pool_size: the most delivery greenlets per hub.
     :param capture: see :class:`AsyncioBridge`: takes what handlers left in the bridge thread
         (the collected errors), for the thread that waited on it.
     :param unclaimed: called in a thread that ends, after its final drain: reports what its
@@ -163,7 +166,7 @@ class GeventQueue:
 
     def _reset(self) -> None:
         """Start empty: no state of any thread, no bridge, fresh locks (also in the child of a fork)."""
-        self._local = _ThreadLocal()
+        self._local = ThreadLocal()
         self._states: list[_HubState] = []
         self._states_lock = _allocate_lock()
         self._bridge: AsyncioBridge | None = None
@@ -171,12 +174,12 @@ class GeventQueue:
 
     @property
     def pool_size(self) -> int:
-        """The most worker greenlets that handle events at once in one thread."""
+        """The most delivery greenlets that handle events at once in one thread."""
         return self._pool_size
 
     @pool_size.setter
     def pool_size(self, value: int) -> None:
-        if not _is_int(value) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"pool_size must be a positive int, not {value!r}")
         self._pool_size = value
 
@@ -193,7 +196,7 @@ class GeventQueue:
         return state
 
     def put(self, item: Item) -> None:
-        """Queue ``item`` in this thread's queue; a worker greenlet will deliver it."""
+        """Queue ``item`` in this thread's queue; a delivery greenlet will deliver it."""
         try:
             state: _HubState = self._local.state
         except AttributeError:
@@ -258,25 +261,25 @@ class GeventQueue:
         state.hub.loop.run_callback(self._grow, state)
 
     def _grow(self, state: _HubState) -> None:
-        """Runs in the hub: start a worker if items wait and the pool has room.
+        """Runs in the hub: start a delivery greenlet if items wait and the pool has room.
 
         The hub only gets here when every other greenlet is waiting or done, so items that are
-        still pending now have no free worker to take them.
+        still pending now have no free delivery greenlet to take them.
         """
         state.armed = False
         if state.room_wanted:
-            state.life.wake()  # workers took events since the last turn: room for a bounded Dispatch
+            state.life.wake()  # delivery greenlets took events since the last turn: room for a bounded Dispatch
         if state.pending and _busy(state) < self._pool_size:
             self._spawn(state)
 
     def _spawn(self, state: _HubState) -> None:
-        state.workers += 1
-        state.worker_greenlets.add(gevent.spawn_raw(self._work, state))
+        state.running += 1
+        state.greenlets.add(gevent.spawn_raw(self._work, state))
 
     def _work(self, state: _HubState) -> None:
         pending = state.pending
         deliver = self._deliver
-        # The worker's own context: handlers it runs are at depth 1 unless an item says deeper.
+        # The delivery greenlet's own context: handlers it runs are at depth 1 unless an item says deeper.
         own_depth_holder()[0] = 1
         try:
             while pending:
@@ -286,16 +289,20 @@ class GeventQueue:
                 deliver(*item)
                 state.handled += 1
         finally:
-            hooks = bool(worker_exit_hooks)
+            hooks = bool(greenlet_exit_hooks)
             if hooks:
-                worker_exit_hooks.run()
-            state.workers -= 1
-            state.worker_greenlets.discard(getcurrent())
+                greenlet_exit_hooks.run()
+            state.running -= 1
+            state.greenlets.discard(getcurrent())
             if hooks and state.pending and not state.armed:
                 # Events queued while a hook waited may have found the pool full: look again.
                 self._arm(state)
             if state.life.waiters:
                 state.life.wake()
+
+    def clear_pending(self) -> None:
+        """Forget the events waiting in this thread's queue: none of them will be handled."""
+        self._state().pending.clear()
 
     def pending_count(self) -> int:
         """How many events wait in this thread's queue (not counting those being handled)."""
@@ -328,7 +335,7 @@ class GeventQueue:
             try:
                 while len(pending) >= limit:
                     if not state.armed:
-                        self._arm(state)  # a worker starts as soon as this greenlet waits
+                        self._arm(state)  # a delivery greenlet starts as soon as this greenlet waits
                     state.life.wait(None)
             finally:
                 state.room_wanted -= 1
@@ -366,7 +373,7 @@ class GeventQueue:
         Drains compose: a drain never waits for a greenlet that may be waiting for it (the
         handler that called it, a handler that joins the greenlet that called it, a handler
         waiting in a drain of another dispatcher that waits for it); see
-        :meth:`ThreadLife.awaited_workers`. The drain itself runs no handler, so its timeout is raised
+        :meth:`ThreadLife.awaited_greenlets`. The drain itself runs no handler, so its timeout is raised
         here, in the caller, and interrupts no handler.
 
         :param timeout: seconds to wait at most; ``None`` waits for as long as it takes.
@@ -374,7 +381,7 @@ class GeventQueue:
             (daemon threads at interpreter exit), and wait for the bridge whichever thread
             handed it events.
         :param on_behalf_of: the greenlet that waits for this drain, when it is not the caller:
-            the worker whose coroutine handler awaits ``aclear_queue()``.
+            the delivery greenlet whose coroutine handler awaits ``aclear_queue()``.
         :raises QueueUsageError: called from the gevent hub, which cannot wait, or inside a
             coroutine handler, which must ``await aclear_queue()`` instead.
         :raises TimeoutError: the queue was not drained within ``timeout`` seconds.
@@ -406,11 +413,11 @@ class GeventQueue:
                 if pending:
                     busy = _busy(state)
                     if busy == 0:
-                        # Every worker is gone or waits in a drain: this drain needs one of its own.
+                        # Every delivery greenlet is gone or waits in a drain: this drain needs one of its own.
                         self._spawn(state)
                     elif busy < self._pool_size and not state.armed:
                         self._arm(state)
-                elif not state.workers or not life.awaited_workers(entry):
+                elif not state.running or not life.awaited_greenlets(entry):
                     return
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or not life.wait(remaining):
@@ -462,7 +469,7 @@ class GeventQueue:
     def _thread_ended(self, state: _HubState, can_run: bool) -> bool:
         """The thread of ``state`` ends: drain it there if it can still run, else hand its events on."""
         if can_run:
-            had_work = bool(state.pending or state.workers)
+            had_work = bool(state.pending or state.running)
             if had_work:
                 self.drain()
             self._unclaimed()
@@ -497,7 +504,7 @@ class ThreadStats:
     name: str | None
     """The thread's name, for a thread that ``threading`` knows."""
     pending: int
-    """Events waiting for a worker."""
+    """Events waiting for a delivery greenlet."""
     in_flight: int
     """Worker greenlets handling an event now."""
     handled: int
@@ -532,13 +539,13 @@ def _thread_stats(state: _HubState, now: float) -> ThreadStats:
     except IndexError:
         age = None
     else:
-        age = now - head[5] if len(head) > 5 else None
+        age = now - head[5] if len(head) > 5 and head[5] else None
     thread = threading._active.get(state.life.ident)  # type: ignore[attr-defined]
     return ThreadStats(
         thread=state.life.ident,
         name=None if thread is None else thread.name,
         pending=len(pending),
-        in_flight=state.workers,
+        in_flight=state.running,
         handled=state.handled,
         failed=state.failed,
         oldest_pending_age=age,
@@ -546,12 +553,12 @@ def _thread_stats(state: _HubState, now: float) -> ThreadStats:
 
 
 def _busy(state: _HubState) -> int:
-    """How many of the state's workers are handling events (not waiting in a drain)."""
+    """How many of the state's delivery greenlets are handling events (not waiting in a drain)."""
     life = state.life
     if not life.drains:
-        return state.workers
+        return state.running
     draining = life.draining_greenlets()
-    return sum(1 for worker in state.worker_greenlets if worker not in draining)
+    return sum(1 for running in state.greenlets if running not in draining)
 
 
 def _end_of_thread(queue: weakref.ref[GeventQueue], state: _HubState, can_run: bool) -> bool:

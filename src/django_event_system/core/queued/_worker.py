@@ -17,26 +17,32 @@ from __future__ import annotations
 import contextvars
 import datetime
 import enum
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, cast
 
-from ._coroutines import await_coroutine
-from ._errors import HandlerErrors, RejectedMessageError
-from ._event import Event
-from ._queued import QueuedHandler, queued_handler
-from ._serialization import decode_event, decode_value, utc_moment
-from ._transport import Message, Transport
+from .._coroutines import await_coroutine
+from .._errors import HandlerErrors, RejectedMessageError
+from .._event import Event
+from .._handlers import Handler
+from ._message import MalformedMessageError, Message, decode_payload, read_envelope
+from ._sending import QueuedHandler, queued_handler
+from ._transport import Transport
 
-__all__ = ["Delivery", "InMemoryTransport", "Outcome", "Result", "current_delivery", "process_message"]
+__all__ = [
+    "Delivery",
+    "DeliveryGuard",
+    "InMemoryTransport",
+    "Outcome",
+    "Result",
+    "current_delivery",
+    "process_message",
+    "set_delivery_guard",
+]
 
 logger = logging.getLogger("django_event_system.queued")
-
-_ENVELOPE_KEYS = frozenset({"v", "handler", "name", "id", "ts", "event", "args", "kwargs"})
-_OUTBOX_ENVELOPE_KEYS = _ENVELOPE_KEYS | {"outbox"}
 
 
 class Outcome(enum.Enum):
@@ -118,10 +124,6 @@ def _reject(reason: str, detail: str = "", event_id: str | None = None) -> Resul
     return Result(Outcome.REJECTED, error=RejectedMessageError(reason), event_id=event_id)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     """Handle one queued message: check it, revive its event and call its handler.
 
@@ -136,29 +138,11 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     :param attempt: how many times the handler already failed on this message.
     """
     try:
-        envelope = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, TypeError, RecursionError) as exc:
-        return _reject("the body is not JSON", f" ({exc}): {_preview(body)}")
-    if (
-        type(envelope) is not dict
-        or (envelope.keys() != _ENVELOPE_KEYS and envelope.keys() != _OUTBOX_ENVELOPE_KEYS)
-        or envelope["v"] != 1
-        or envelope.get("outbox", True) is not True
-    ):
-        return _reject("the body is not a queued event message", f": {_preview(body)}")
-    key, name, event_id = envelope["handler"], envelope["name"], envelope["id"]
-    if type(key) is not str or type(name) is not str or type(event_id) is not str:
-        return _reject("the message's handler, name or id is not a string", f": {_preview(body)}")
-    if type(envelope["args"]) is not list or type(envelope["kwargs"]) is not dict:
-        return _reject("the message's args or kwargs are malformed", f": {_preview(body)}", event_id)
-    if type(envelope["ts"]) not in (int, float):
-        return _reject("the message's timestamp is not a number", f": {_preview(body)}", event_id)
-    occurred_at = utc_moment(envelope["ts"])
-    if occurred_at is None:
-        return _reject(
-            f"the message's timestamp {_preview(envelope['ts'])} is out of range (event {name!r}, id {event_id})",
-            event_id=event_id,
-        )
+        envelope = read_envelope(body)
+    except MalformedMessageError as exc:
+        logger.error("refused a queued message: %s%s", exc, exc.detail)
+        return Result(Outcome.REJECTED, error=RejectedMessageError(str(exc)), event_id=exc.event_id)
+    key, name, event_id, occurred_at = envelope.handler, envelope.name, envelope.event_id, envelope.occurred_at
     handler = queued_handler(key)
     if handler is None:
         return _reject(
@@ -169,18 +153,18 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     if not handler.matches(name):
         return _reject(f"the queued handler {key!r} does not listen for {name!r} (id {event_id})", event_id=event_id)
     try:
-        args, kwargs, event = _revive(envelope, name)
+        args, kwargs, event = decode_payload(envelope)
     except RejectedMessageError as exc:
         logger.error("refused a queued message for %s (event %r, id %s): %s", key, name, event_id, exc)
         return Result(Outcome.REJECTED, error=exc, event_id=event_id)
     except Exception as exc:
         # Not the message's fault (a database that is down, say): worth another try.
         return _failed(handler, name, event_id, None, exc, attempt)
-    delivery = Delivery(event_id, name, key, attempt, occurred_at, "outbox" in envelope)
+    delivery = Delivery(event_id, name, key, attempt, occurred_at, envelope.outbox)
     token = _delivery.set(delivery)
 
     def run() -> None:
-        result = handler.target(name, *args, **kwargs)
+        result = cast("Handler", handler.target)(name, *args, **kwargs)
         if result is not None and isinstance(result, Coroutine):
             await_coroutine(result)  # an async def handler, awaited on the runner's loop
 
@@ -216,24 +200,6 @@ def _run_once(delivery: Delivery, run: Callable[[], None]) -> bool:
         run()
         return True
     return guard(delivery, run)
-
-
-def _preview(body: object) -> str:
-    text = repr(body)
-    return text if len(text) <= 200 else f"{text[:197]}..."
-
-
-def _revive(envelope: dict[str, Any], name: str) -> tuple[tuple[Any, ...], dict[str, Any], Event | None]:
-    event: Event | None = None
-    if envelope["event"] is not None:
-        event = decode_event(envelope["event"])
-        if type(event).__event_name__ != name or event.event_id != envelope["id"]:
-            raise RejectedMessageError("the message's event does not match its name and id")
-    args = tuple(decode_value(value, 1) for value in envelope["args"])
-    kwargs = {key: decode_value(value, 1) for key, value in envelope["kwargs"].items()}
-    if event is not None:
-        args = (event, *args)
-    return args, kwargs, event
 
 
 def _failed(

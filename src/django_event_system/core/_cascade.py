@@ -1,4 +1,4 @@
-"""Per-greenlet delivery context shared by the queue and the dispatcher: the cascade depth.
+"""The cascade depth: how deep in events dispatched by handlers the running code is.
 
 The depth says how deep in a cascade the running code is: 0 outside handlers, 1 in the handlers
 of an event dispatched by application code, n + 1 in the handlers of an event dispatched by a
@@ -8,7 +8,7 @@ It lives in a one-element list held by a context variable. Every greenlet has it
 so each greenlet gets its own list the first time it enters a handler; after that, entering and
 leaving a level is an increment and a decrement, far cheaper than ``ContextVar.set``/``reset``
 on the sync-mode dispatch path. Code that never ran a handler shares the read-only
-:data:`_OUTSIDE` list, whose value is always 0.
+:data:`OUTSIDE` list, whose value is always 0.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["current_depth", "depth_holder", "get_depth_holder", "own_depth_holder"]
+__all__ = ["DEFAULT_MAX_DEPTH", "OUTSIDE", "current_depth", "depth_holder", "get_depth_holder", "own_depth_holder"]
 
-_OUTSIDE: Final[list[int]] = [0]
+DEFAULT_MAX_DEPTH = 100
+"""How deep a cascade of events dispatched by handlers may go before ``CascadeDepthError``."""
+
+OUTSIDE: Final[list[int]] = [0]
 """The holder of every greenlet that has not run a handler. Never mutated."""
 
 depth_holder: ContextVar[list[int]] = ContextVar("django_event_system_delivery_depth")
@@ -28,13 +31,13 @@ _get = depth_holder.get
 
 def get_depth_holder() -> list[int]:
     """Return this greenlet's holder, or the shared read-only one (value 0) if it has none."""
-    return _get(_OUTSIDE)
+    return _get(OUTSIDE)
 
 
 def own_depth_holder() -> list[int]:
     """Return this greenlet's own holder, creating it on first use; safe to mutate."""
-    holder = _get(_OUTSIDE)
-    if holder is _OUTSIDE:
+    holder = _get(OUTSIDE)
+    if holder is OUTSIDE:
         holder = [0]
         depth_holder.set(holder)
     return holder
@@ -42,4 +45,4 @@ def own_depth_holder() -> list[int]:
 
 def current_depth() -> int:
     """The cascade depth of the running code (0 outside handlers)."""
-    return _get(_OUTSIDE)[0]
+    return _get(OUTSIDE)[0]

@@ -2,9 +2,9 @@
 
 A transport sends :class:`Message` objects to a task queue; a worker on the other side hands
 each message body to :func:`~django_event_system.core.process_message` and acts on the
-:class:`Outcome`. Transports live outside the core (``django_event_system.celery``,
-``django_event_system.django.tasks``) so that the core needs neither Celery nor Django; the core
-only ships :class:`InMemoryTransport`, for tests and scripts.
+:class:`Outcome`. Transports live outside the core, side by side in ``django_event_system.transports``
+(``transports.celery``, ``transports.tasks``), so that the core needs neither Celery nor Django;
+the core only ships :class:`InMemoryTransport`, for tests and scripts.
 
 Capability flags say what a transport guarantees, the way Django's task backends do:
 
@@ -19,29 +19,11 @@ Capability flags say what a transport guarantees, the way Django's task backends
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["Message", "Transport"]
+from ._message import Message
 
-
-@dataclass(frozen=True)
-class Message:
-    """One queued handler's share of one event, ready to send.
-
-    ``body`` is the JSON text that the worker receives; the other attributes repeat what is in
-    it, for routing and for logs.
-    """
-
-    body: str
-    """The JSON text to deliver to :func:`~django_event_system.core.process_message`."""
-    event_id: str
-    """The event's unique id (the same for every queued handler of one Event instance)."""
-    event_name: str
-    handler: str
-    """The key of the queued handler, ``module:qualname`` unless given explicitly."""
-    queue: str | None = None
-    """The queue name the handler asked for, or ``None`` for the transport's default."""
+__all__ = ["Transport"]
 
 
 class Transport(abc.ABC):

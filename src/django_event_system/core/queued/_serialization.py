@@ -34,8 +34,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
-from ._errors import RejectedMessageError, SerializationError
-from ._event import Event, EventMeta
+from .._errors import RejectedMessageError, SerializationError
+from .._event import Event, EventMeta
 
 __all__ = [
     "JSON",
