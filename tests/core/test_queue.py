@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import _thread
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -18,6 +16,7 @@ import greenlet
 import pytest
 
 from django_event_system.core import EventDispatcher, QueueUsageError
+from tests.scripts import run_python
 
 THREADS = 8
 EVENTS_PER_THREAD = 10_000
@@ -459,14 +458,7 @@ EXIT_SCRIPT = textwrap.dedent(
 def test_interpreter_exit_drains_the_queue(tmp_path: Path) -> None:
     """A script that dispatches 10,100 events (some from a thread that ends) and ends without draining handles all."""
     out = tmp_path / "count.txt"
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", EXIT_SCRIPT, str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("-W", "error", "-c", EXIT_SCRIPT, str(out), timeout=120)
     assert result.stderr == ""
     assert out.read_text() == "10100 10100"
 
