@@ -31,6 +31,7 @@ from django_event_system.core import (
     set_hold_provider,
     using_transport,
 )
+from tests.helpers import installed
 
 calls: list[tuple[Any, ...]] = []
 failures: list[tuple[Any, Exception]] = []
@@ -484,10 +485,8 @@ class TransactionStub:
 
 @pytest.fixture
 def transaction() -> Iterator[TransactionStub]:
-    stub = TransactionStub()
-    previous = set_hold_provider(stub)
-    yield stub
-    set_hold_provider(previous)
+    with installed(set_hold_provider, TransactionStub()) as stub:
+        yield stub
 
 
 def test_messages_dispatched_while_held_are_sent_on_release_only(
