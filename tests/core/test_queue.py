@@ -16,6 +16,7 @@ import greenlet
 import pytest
 
 from django_event_system.core import EventDispatcher, QueueUsageError
+from tests.core.handlers import draining_handler, slow_handler
 from tests.scripts import run_python
 
 THREADS = 8
@@ -316,10 +317,6 @@ def test_clear_queue_from_inside_a_handler(dispatcher: EventDispatcher) -> None:
     """A handler's ``ClearQueue`` returns once the events it dispatched and the other running handlers are done."""
     log: list[str] = []
 
-    def slow(name: str) -> None:
-        gevent.sleep(0.02)
-        log.append("slow")
-
     def outer(name: str) -> None:
         for _ in range(3):
             dispatcher.Dispatch("inner")
@@ -330,7 +327,7 @@ def test_clear_queue_from_inside_a_handler(dispatcher: EventDispatcher) -> None:
         gevent.sleep(0)
         log.append("inner")
 
-    dispatcher.RegisterHandler("slow", slow)
+    dispatcher.RegisterHandler("slow", slow_handler(0.02, log))
     dispatcher.RegisterHandler("outer", outer)
     dispatcher.RegisterHandler("inner", inner)
     dispatcher.Dispatch("slow")
@@ -344,12 +341,7 @@ def test_clear_queue_from_inside_a_handler_with_pool_size_one() -> None:
     """With a single worker, a handler's ``ClearQueue`` handles the queued events itself instead of deadlocking."""
     dispatcher = EventDispatcher(pool_size=1)
     log: list[str] = []
-
-    def outer(name: str) -> None:
-        dispatcher.Dispatch("inner")
-        dispatcher.ClearQueue(timeout=10)
-        log.append("outer after ClearQueue")
-
+    outer = draining_handler(dispatcher, "inner", log, "outer after ClearQueue", timeout=10)
     dispatcher.RegisterHandler("outer", outer)
     dispatcher.RegisterHandler("inner", lambda name: log.append("inner"))
     dispatcher.Dispatch("outer")
