@@ -54,6 +54,15 @@ class ConcurrencyProbe:
             self.done += 1
 
 
+def handle_with_probe(dispatcher: EventDispatcher, probe: ConcurrencyProbe, events: int) -> ConcurrencyProbe:
+    """Register ``probe`` for ``io``, dispatch that many ``io`` events, drain, and return the probe."""
+    dispatcher.RegisterHandler("io", probe)
+    for number in range(events):
+        dispatcher.Dispatch("io", number)
+    dispatcher.ClearQueue()
+    return probe
+
+
 # -- one queue per hub ---------------------------------------------------------------------------
 
 
@@ -169,23 +178,14 @@ def test_handlers_run_when_the_hub_gets_control(dispatcher: EventDispatcher) -> 
 
 def test_handlers_of_different_events_overlap(dispatcher: EventDispatcher) -> None:
     """100 events whose handler waits on gevent are handled concurrently, not one after another."""
-    probe = ConcurrencyProbe()
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(100):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(dispatcher, ConcurrencyProbe(), events=100)
     assert probe.done == 100
     assert probe.most_active >= 10
 
 
 def test_pool_size_bounds_the_concurrency() -> None:
     """With ``pool_size=10`` at most 10 events are handled at once, and that many are."""
-    dispatcher = EventDispatcher(pool_size=10)
-    probe = ConcurrencyProbe(pause=0.01, hold_until=10)
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(100):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(EventDispatcher(pool_size=10), ConcurrencyProbe(pause=0.01, hold_until=10), events=100)
     assert probe.done == 100
     assert probe.most_active == 10
 
@@ -260,11 +260,7 @@ def test_pool_size_can_be_changed_on_an_instance() -> None:
     """Setting ``pool_size`` on a dispatcher changes how many events are handled at once."""
     dispatcher = EventDispatcher()
     dispatcher.pool_size = 3
-    probe = ConcurrencyProbe(pause=0.01, hold_until=3)
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(30):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(dispatcher, ConcurrencyProbe(pause=0.01, hold_until=3), events=30)
     assert dispatcher.pool_size == 3
     assert probe.most_active == 3
 
