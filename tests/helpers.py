@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
+from django_event_system.core import EventDispatcher
+
 V = TypeVar("V")
 
 
@@ -23,3 +25,14 @@ def installed(install: Callable[[V], object], value: V) -> Iterator[V]:
     finally:
         # What a set_... function returns is what it takes.
         cast("Callable[[object], object]", install)(previous)
+
+
+@contextmanager
+def registrations_cancelled(dispatcher: EventDispatcher) -> Iterator[None]:
+    """Cancel, when the block ends, every registration that was made on ``dispatcher`` within it."""
+    before = set(dispatcher.registry)
+    try:
+        yield
+    finally:
+        for registration in set(dispatcher.registry) - before:
+            registration.cancel()
