@@ -12,6 +12,8 @@ from pathlib import Path
 import grimp
 import pytest
 
+from tests.scripts import run_python
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "django_event_system"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -109,7 +111,7 @@ def test_core_modules_are_listed_in_an_order_they_import_in() -> None:
     order = [name.removesuffix(".__init__") for name in order]
     graph = grimp.build_graph("django_event_system")
     listed = set(order)
-    late = []
+    late: list[str] = []
     for position, module in enumerate(order):
         earlier = set(order[:position])
         imported = {
@@ -150,8 +152,5 @@ def test_moved_modules_keep_their_old_path_with_a_deprecation_warning(old: str, 
         "assert all(getattr(old, name) is getattr(new, name) for name in new.__all__), 'not the same objects'\n"
         "print([str(w.message) for w in caught if w.category is DeprecationWarning])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("-c", code, cwd=ROOT, timeout=120)
     assert f"{old} moved to {new}; import it from there" in result.stdout

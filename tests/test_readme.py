@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import run_script
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"<!-- test: core -->\n```python\n(.*?)```", re.DOTALL)
@@ -25,15 +25,4 @@ def test_readme_has_core_examples() -> None:
 @pytest.mark.parametrize("code", _blocks(), ids=lambda code: code.strip().splitlines()[-1][:50])
 def test_readme_example_runs(code: str, tmp_path: Path) -> None:
     """The example exits cleanly and logs no error."""
-    script = tmp_path / "example.py"
-    script.write_text(code, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
+    run_script(code, tmp_path, timeout=60, name="example.py", allow_tracebacks=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import textwrap
 import threading
@@ -17,6 +16,7 @@ import pytest
 
 from django_event_system.core import EventDispatcher, HandlerErrors
 from django_event_system.core._bridge import in_bridge_thread
+from tests.scripts import run_python
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -211,7 +211,7 @@ def test_a_process_exiting_after_asyncio_run_handles_every_event(tmp_path: Path)
         thread.join()
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    run_python("-c", script)
     handled = sorted(int(line) for line in out.read_text().split())
     assert handled == list(range(500))
 

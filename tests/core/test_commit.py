@@ -18,6 +18,7 @@ from django_event_system.core import (
     using_transport,
 )
 from django_event_system.core._commit import HoldState, _CommitGate, set_commit_hook
+from tests.helpers import installed
 
 
 class Transaction:
@@ -65,17 +66,15 @@ class Transactions:
 
 @pytest.fixture
 def transactions() -> Iterator[Transactions]:
-    hook = Transactions()
-    previous = set_commit_hook(hook)
-    yield hook
-    set_commit_hook(previous)
+    with installed(set_commit_hook, Transactions()) as hook:
+        yield hook
 
 
 @pytest.fixture
 def no_adapter() -> Iterator[None]:
-    previous = set_commit_hook(None)
-    yield
-    set_commit_hook(previous)
+    """No commit hook at all, as in a process without the Django adapter."""
+    with installed(set_commit_hook, None):
+        yield
 
 
 def gate_of(dispatcher: EventDispatcher) -> object | None:
@@ -265,20 +264,16 @@ def test_an_after_commit_event_sends_its_queued_message_once_after_the_commit(
     Invoiced.dispatcher = dispatcher
     transport = InMemoryTransport()
     held = HeldMessages()
-    previous = set_hold_provider(lambda name: held)
-    try:
-        with using_transport(transport):
-            dispatcher.listen(Invoiced, queued=True)(send_invoice)
-            transaction = transactions.begin()
-            Invoiced.Dispatch(number=1)
-            dispatcher.ClearQueue()
-            assert transport.sent == []
-            held.release()  # the messages' own hold, released by the same commit, first
-            transaction.commit()
-            dispatcher.ClearQueue()
-            assert [message.event_name for message in transport.sent] == ["commit::invoiced"]
-    finally:
-        set_hold_provider(previous)
+    with installed(set_hold_provider, lambda name: held), using_transport(transport):
+        dispatcher.listen(Invoiced, queued=True)(send_invoice)
+        transaction = transactions.begin()
+        Invoiced.Dispatch(number=1)
+        dispatcher.ClearQueue()
+        assert transport.sent == []
+        held.release()  # the messages' own hold, released by the same commit, first
+        transaction.commit()
+        dispatcher.ClearQueue()
+        assert [message.event_name for message in transport.sent] == ["commit::invoiced"]
 
 
 def send_invoice(event: Event) -> None:
@@ -372,16 +367,13 @@ def test_the_gate_comes_after_the_queued_hold_and_before_the_testing_helpers(
     def spy(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None) -> bool:
         return False
 
-    previous = set_hold_provider(lambda name: None)
-    try:
+    with installed(set_hold_provider, lambda name: None):
         dispatcher.listen("orders::.*", queued=True)(send_invoice)
         interception = dispatcher.intercept(spy)
         dispatcher.RegisterHandler("orders::paid", print, after_commit=True)
         kinds = [getattr(i, "__name__", type(i).__name__) for i in dispatcher._interceptors]
         assert kinds == ["check", "commit_gate", "spy"]  # the queued handlers' dispatch check first
         interception.cancel()
-    finally:
-        set_hold_provider(previous)
 
 
 def test_a_dispatcher_without_after_commit_handlers_never_asks_the_hook(

@@ -46,6 +46,22 @@ class Recorder:
         return [name for name, _, _ in self.calls]
 
 
+def register_cascade(dispatcher: EventDispatcher) -> list[str]:
+    """Register an ``outer`` handler that dispatches ``inner`` and then returns, and one for ``inner``.
+
+    Returns the list in which the two write, in order, ``"inner"`` and ``"outer returned"``.
+    """
+    order: list[str] = []
+
+    def outer(name: str) -> None:
+        dispatcher.Dispatch("inner")
+        order.append("outer returned")
+
+    dispatcher.RegisterHandler("outer", outer)
+    dispatcher.RegisterHandler("inner", lambda name: order.append("inner"))
+    return order
+
+
 # -- RegisterHandler -----------------------------------------------------------------------------
 
 
@@ -207,14 +223,7 @@ def test_dispatch_enqueues_and_returns_before_any_handler_runs(dispatcher: Event
 
 def test_handler_dispatching_does_not_run_the_handlers_inline(dispatcher: EventDispatcher) -> None:
     """A handler that dispatches returns before the inner event's handlers run."""
-    order: list[str] = []
-
-    def outer(name: str) -> None:
-        dispatcher.Dispatch("inner")
-        order.append("outer returned")
-
-    dispatcher.RegisterHandler("outer", outer)
-    dispatcher.RegisterHandler("inner", lambda name: order.append("inner"))
+    order = register_cascade(dispatcher)
     dispatcher.Dispatch("outer")
     dispatcher.ClearQueue()
     assert order == ["outer returned", "inner"]
@@ -450,17 +459,10 @@ def test_global_sync_applies_to_dispatchers_without_their_own_setting(dispatcher
 
 def test_sync_mode_runs_cascades_depth_first(dispatcher: EventDispatcher) -> None:
     """In sync mode an event dispatched by a handler is handled before that handler continues."""
-    order: list[str] = []
-
-    def outer(name: str) -> None:
-        dispatcher.Dispatch("inner")
-        order.append("outer done")
-
-    dispatcher.RegisterHandler("outer", outer)
-    dispatcher.RegisterHandler("inner", lambda name: order.append("inner"))
+    order = register_cascade(dispatcher)
     with dispatcher.sync_mode():
         dispatcher.Dispatch("outer")
-    assert order == ["inner", "outer done"]
+    assert order == ["inner", "outer returned"]
 
 
 # -- listen --------------------------------------------------------------------------------------

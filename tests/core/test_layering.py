@@ -6,9 +6,9 @@ import-linter's: see the contracts in ``pyproject.toml`` and ``tests/test_archit
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
+
+from tests.scripts import run_python
 
 WITHOUT_DJANGO = textwrap.dedent(
     """
@@ -80,12 +80,5 @@ WITHOUT_DJANGO = textwrap.dedent(
 
 def test_core_works_where_django_cannot_be_imported() -> None:
     """In a process where ``import django`` fails, the core imports and registers, dispatches and drains."""
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", WITHOUT_DJANGO],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("-W", "error", "-c", WITHOUT_DJANGO, timeout=120)
     assert result.stdout.strip() == "core works without django"

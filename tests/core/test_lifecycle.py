@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import gevent
 import pytest
 
 from django_event_system.core import EventDispatcher, HandlerErrors, HandlerInterruptedError
+from tests.core.handlers import draining_handler, slow_handler
 from tests.scripts import run_script
 
 
@@ -18,6 +20,15 @@ def open_fds() -> int:
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counting descriptors needs /proc")
+
+
+def run_in_thread(target: Callable[..., object], *args: object) -> threading.Thread:
+    """Run ``target(*args)`` in a new thread and wait for the thread to end (the test fails after 10 s)."""
+    thread = threading.Thread(target=target, args=args)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    return thread
 
 
 # -- threads that end ----------------------------------------------------------------------------
@@ -35,10 +46,7 @@ def test_threads_that_end_leave_no_hub_behind(dispatcher: EventDispatcher) -> No
 
     def run_threads(count: int, start: int) -> None:
         for number in range(start, start + count):
-            thread = threading.Thread(target=work, args=(number,))
-            thread.start()
-            thread.join(10)
-            assert not thread.is_alive()
+            run_in_thread(work, number)
 
     run_threads(10, 0)  # whatever is created once per process is there now
     before = open_fds()
@@ -55,11 +63,7 @@ def test_a_thread_that_ends_without_draining_has_its_events_handled_once(dispatc
     before = open_fds()
     idents = []
     for number in range(50):
-        thread = threading.Thread(target=dispatcher.Dispatch, args=("thread::left", number))
-        thread.start()
-        thread.join(10)
-        assert not thread.is_alive()
-        idents.append(thread.ident)
+        idents.append(run_in_thread(dispatcher.Dispatch, "thread::left", number).ident)
     assert sorted(number for number, _ in seen) == list(range(50))  # handled by the time join() returned
     assert [ident for _, ident in sorted(seen)] == idents  # each in its own thread
     assert open_fds() - before <= 2
@@ -68,12 +72,7 @@ def test_a_thread_that_ends_without_draining_has_its_events_handled_once(dispatc
 def test_a_thread_whose_drain_timed_out_finishes_its_handlers_before_it_ends(dispatcher: EventDispatcher) -> None:
     """The handler still running when a drain gave up, and the events behind it, are handled as the thread ends."""
     done: list[str] = []
-
-    def slow(name: str) -> None:
-        gevent.sleep(0.3)
-        done.append(name)
-
-    dispatcher.RegisterHandler("slow::.*", slow)
+    dispatcher.RegisterHandler("slow::.*", slow_handler(0.3, done))
     timed_out: list[bool] = []
 
     def request() -> None:
@@ -84,10 +83,7 @@ def test_a_thread_whose_drain_timed_out_finishes_its_handlers_before_it_ends(dis
         except TimeoutError:
             timed_out.append(True)
 
-    thread = threading.Thread(target=request)
-    thread.start()
-    thread.join(10)
-    assert not thread.is_alive()
+    run_in_thread(request)
     assert timed_out == [True]
     assert sorted(done) == ["slow::first", "slow::second"]
 
@@ -100,10 +96,7 @@ def test_errors_left_in_a_thread_that_ends_are_logged(caplog: pytest.LogCaptureF
         raise ValueError("lost in a thread")
 
     dispatcher.RegisterHandler("broken", broken)
-    thread = threading.Thread(target=dispatcher.Dispatch, args=("broken",))
-    thread.start()
-    thread.join(10)
-    assert not thread.is_alive()
+    run_in_thread(dispatcher.Dispatch, "broken")
     assert any("lost in a thread" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
     dispatcher.ClearQueue(timeout=5)  # nothing left to raise here
 
@@ -199,20 +192,9 @@ def test_two_dispatchers_whose_handlers_drain_each_other_finish(pool_size: int) 
     first = EventDispatcher(pool_size=pool_size, error_policy="raise")
     second = EventDispatcher(pool_size=pool_size, error_policy="raise")
     seen: list[str] = []
-
-    def on_first(name: str) -> None:
-        second.Dispatch("b::ping")
-        second.ClearQueue(timeout=5)
-        seen.append("a done")
-
-    def on_second(name: str) -> None:
-        first.Dispatch("a::pong")
-        first.ClearQueue(timeout=5)
-        seen.append("b done")
-
-    first.RegisterHandler("a::ping", on_first)
+    first.RegisterHandler("a::ping", draining_handler(second, "b::ping", seen, "a done"))
     first.RegisterHandler("a::pong", lambda name: seen.append(name))
-    second.RegisterHandler("b::ping", on_second)
+    second.RegisterHandler("b::ping", draining_handler(first, "a::pong", seen, "b done"))
     first.Dispatch("a::ping")
     first.ClearQueue(timeout=10)
     second.ClearQueue(timeout=10)
@@ -224,18 +206,8 @@ def test_a_drain_from_main_code_still_waits_for_a_handler_that_drains() -> None:
     first = EventDispatcher()
     second = EventDispatcher()
     seen: list[str] = []
-
-    def slow(name: str) -> None:
-        gevent.sleep(0.1)
-        seen.append("slow")
-
-    def draining(name: str) -> None:
-        second.Dispatch("slow")
-        second.ClearQueue(timeout=5)
-        seen.append("draining")
-
-    first.RegisterHandler("draining", draining)
-    second.RegisterHandler("slow", slow)
+    first.RegisterHandler("draining", draining_handler(second, "slow", seen, "draining"))
+    second.RegisterHandler("slow", slow_handler(0.1, seen))
     first.Dispatch("draining")
     first.ClearQueue(timeout=10)
     assert seen == ["slow", "draining"]
@@ -250,10 +222,6 @@ def test_a_timeout_inside_a_handler_is_raised_where_the_handler_waited(dispatche
     failures: list[object] = []
     dispatcher.error_policy = failures.append
 
-    def slow(name: str) -> None:
-        gevent.sleep(0.5)
-        outcome.append("slow done")
-
     def impatient(name: str) -> None:
         dispatcher.Dispatch("timeout::slow")
         try:
@@ -261,7 +229,7 @@ def test_a_timeout_inside_a_handler_is_raised_where_the_handler_waited(dispatche
         except TimeoutError:
             outcome.append("timed out")
 
-    dispatcher.RegisterHandler("timeout::slow", slow)
+    dispatcher.RegisterHandler("timeout::slow", slow_handler(0.5, outcome, "slow done"))
     dispatcher.RegisterHandler("timeout::impatient", impatient)
     dispatcher.Dispatch("timeout::impatient")
     dispatcher.ClearQueue(timeout=10)
@@ -272,12 +240,7 @@ def test_a_timeout_inside_a_handler_is_raised_where_the_handler_waited(dispatche
 def test_a_timeout_from_main_code_interrupts_no_handler(dispatcher: EventDispatcher) -> None:
     """A drain that gives up leaves the running handler to finish; the next drain sees it done."""
     done: list[str] = []
-
-    def slow(name: str) -> None:
-        gevent.sleep(0.2)
-        done.append(name)
-
-    dispatcher.RegisterHandler("slow", slow)
+    dispatcher.RegisterHandler("slow", slow_handler(0.2, done))
     dispatcher.Dispatch("slow")
     with pytest.raises(TimeoutError, match=r"not drained within 0\.05 s"):
         dispatcher.ClearQueue(timeout=0.05)
@@ -334,9 +297,7 @@ def test_keyboard_interrupt_outside_the_main_thread_is_isolated(dispatcher: Even
         dispatcher.ClearQueue(timeout=5)
         seen.append("thread went on")
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(10)
+    run_in_thread(work)
     assert seen == ["fatal", "thread went on"]
     assert all(isinstance(exc, HandlerInterruptedError) for exc in failures)
     assert [type(exc.__cause__) for exc in failures] == [KeyboardInterrupt, SystemExit]

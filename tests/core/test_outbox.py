@@ -23,6 +23,7 @@ from django_event_system.core import (
     using_transport,
 )
 from django_event_system.core.integration import set_delivery_guard, set_outbox
+from tests.helpers import installed
 
 handled: list[str] = []
 
@@ -76,18 +77,14 @@ def _nothing_handled_yet() -> None:
 @pytest.fixture
 def outbox() -> Iterator[ListOutbox]:
     """A list outbox installed for the test (the previous one comes back after)."""
-    mine = ListOutbox()
-    previous = set_outbox(mine)
-    yield mine
-    set_outbox(previous)
+    with installed(set_outbox, ListOutbox()) as mine:
+        yield mine
 
 
 @pytest.fixture
 def guard() -> Iterator[SetGuard]:
-    mine = SetGuard()
-    previous = set_delivery_guard(mine)
-    yield mine
-    set_delivery_guard(previous)
+    with installed(set_delivery_guard, SetGuard()) as mine:
+        yield mine
 
 
 def test_outbox_messages_are_written_at_dispatch_and_never_sent(
@@ -139,14 +136,10 @@ def test_an_outbox_handler_without_an_outbox_fails_loudly(dispatcher: EventDispa
     dispatcher.RegisterHandler("core_outbox::named", on_named, queued=Queued(outbox=True))
     dispatcher.error_policy = "raise"
     transport = InMemoryTransport()
-    previous = set_outbox(None)
-    try:
-        with using_transport(transport):
-            dispatcher.Dispatch("core_outbox::named", 3)
-            with pytest.raises(HandlerErrors) as raised:
-                dispatcher.ClearQueue()
-    finally:
-        set_outbox(previous)
+    with installed(set_outbox, None), using_transport(transport):
+        dispatcher.Dispatch("core_outbox::named", 3)
+        with pytest.raises(HandlerErrors) as raised:
+            dispatcher.ClearQueue()
     assert transport.sent == []
     [error] = raised.value.exceptions
     assert isinstance(error, EnqueueError)
@@ -190,11 +183,8 @@ def test_without_a_guard_an_outbox_message_runs_with_a_warning(
     """No delivery guard installed: the handler runs (at least once beats never), and a warning says so."""
     dispatcher.listen(Packed, queued=Queued(outbox=True))(on_packed)
     dispatcher.Dispatch(Packed("p-4"))
-    previous = set_delivery_guard(None)
-    try:
+    with installed(set_delivery_guard, None):
         assert process_message(outbox.messages[0].body).outcome is Outcome.DONE
-    finally:
-        set_delivery_guard(previous)
     assert handled == ["p-4"]
     assert "is handled without a check for duplicates" in caplog.text
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import _thread
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -18,6 +16,8 @@ import greenlet
 import pytest
 
 from django_event_system.core import EventDispatcher, QueueUsageError
+from tests.core.handlers import draining_handler, slow_handler
+from tests.scripts import run_python
 
 THREADS = 8
 EVENTS_PER_THREAD = 10_000
@@ -52,6 +52,15 @@ class ConcurrencyProbe:
         finally:
             self.active -= 1
             self.done += 1
+
+
+def handle_with_probe(dispatcher: EventDispatcher, probe: ConcurrencyProbe, events: int) -> ConcurrencyProbe:
+    """Register ``probe`` for ``io``, dispatch that many ``io`` events, drain, and return the probe."""
+    dispatcher.RegisterHandler("io", probe)
+    for number in range(events):
+        dispatcher.Dispatch("io", number)
+    dispatcher.ClearQueue()
+    return probe
 
 
 # -- one queue per hub ---------------------------------------------------------------------------
@@ -169,23 +178,14 @@ def test_handlers_run_when_the_hub_gets_control(dispatcher: EventDispatcher) -> 
 
 def test_handlers_of_different_events_overlap(dispatcher: EventDispatcher) -> None:
     """100 events whose handler waits on gevent are handled concurrently, not one after another."""
-    probe = ConcurrencyProbe()
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(100):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(dispatcher, ConcurrencyProbe(), events=100)
     assert probe.done == 100
     assert probe.most_active >= 10
 
 
 def test_pool_size_bounds_the_concurrency() -> None:
     """With ``pool_size=10`` at most 10 events are handled at once, and that many are."""
-    dispatcher = EventDispatcher(pool_size=10)
-    probe = ConcurrencyProbe(pause=0.01, hold_until=10)
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(100):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(EventDispatcher(pool_size=10), ConcurrencyProbe(pause=0.01, hold_until=10), events=100)
     assert probe.done == 100
     assert probe.most_active == 10
 
@@ -260,11 +260,7 @@ def test_pool_size_can_be_changed_on_an_instance() -> None:
     """Setting ``pool_size`` on a dispatcher changes how many events are handled at once."""
     dispatcher = EventDispatcher()
     dispatcher.pool_size = 3
-    probe = ConcurrencyProbe(pause=0.01, hold_until=3)
-    dispatcher.RegisterHandler("io", probe)
-    for number in range(30):
-        dispatcher.Dispatch("io", number)
-    dispatcher.ClearQueue()
+    probe = handle_with_probe(dispatcher, ConcurrencyProbe(pause=0.01, hold_until=3), events=30)
     assert dispatcher.pool_size == 3
     assert probe.most_active == 3
 
@@ -317,10 +313,6 @@ def test_clear_queue_from_inside_a_handler(dispatcher: EventDispatcher) -> None:
     """A handler's ``ClearQueue`` returns once the events it dispatched and the other running handlers are done."""
     log: list[str] = []
 
-    def slow(name: str) -> None:
-        gevent.sleep(0.02)
-        log.append("slow")
-
     def outer(name: str) -> None:
         for _ in range(3):
             dispatcher.Dispatch("inner")
@@ -331,7 +323,7 @@ def test_clear_queue_from_inside_a_handler(dispatcher: EventDispatcher) -> None:
         gevent.sleep(0)
         log.append("inner")
 
-    dispatcher.RegisterHandler("slow", slow)
+    dispatcher.RegisterHandler("slow", slow_handler(0.02, log))
     dispatcher.RegisterHandler("outer", outer)
     dispatcher.RegisterHandler("inner", inner)
     dispatcher.Dispatch("slow")
@@ -345,12 +337,7 @@ def test_clear_queue_from_inside_a_handler_with_pool_size_one() -> None:
     """With a single worker, a handler's ``ClearQueue`` handles the queued events itself instead of deadlocking."""
     dispatcher = EventDispatcher(pool_size=1)
     log: list[str] = []
-
-    def outer(name: str) -> None:
-        dispatcher.Dispatch("inner")
-        dispatcher.ClearQueue(timeout=10)
-        log.append("outer after ClearQueue")
-
+    outer = draining_handler(dispatcher, "inner", log, "outer after ClearQueue", timeout=10)
     dispatcher.RegisterHandler("outer", outer)
     dispatcher.RegisterHandler("inner", lambda name: log.append("inner"))
     dispatcher.Dispatch("outer")
@@ -459,14 +446,7 @@ EXIT_SCRIPT = textwrap.dedent(
 def test_interpreter_exit_drains_the_queue(tmp_path: Path) -> None:
     """A script that dispatches 10,100 events (some from a thread that ends) and ends without draining handles all."""
     out = tmp_path / "count.txt"
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", EXIT_SCRIPT, str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("-W", "error", "-c", EXIT_SCRIPT, str(out), timeout=120)
     assert result.stderr == ""
     assert out.read_text() == "10100 10100"
 

@@ -12,6 +12,7 @@ import pytest
 
 from django_event_system.core import (
     EnqueueError,
+    EnqueueErrorPolicy,
     EnqueueFailure,
     Event,
     EventDispatcher,
@@ -31,6 +32,7 @@ from django_event_system.core import (
     set_hold_provider,
     using_transport,
 )
+from tests.helpers import installed
 
 calls: list[tuple[Any, ...]] = []
 failures: list[tuple[Any, Exception]] = []
@@ -389,16 +391,27 @@ class BrokenTransport(Transport):
         raise ConnectionRefusedError("broker down")
 
 
+def dispatch_unsent(
+    dispatcher: EventDispatcher, transport: Transport | None, on_enqueue_error: EnqueueErrorPolicy = "raise"
+) -> tuple[OrderPlaced, pytest.ExceptionInfo[HandlerErrors]]:
+    """Dispatch an order whose receipt is queued through ``transport``, under "raise"; the drain must raise.
+
+    Returns the event and what the drain raised.
+    """
+    dispatcher.error_policy = "raise"
+    dispatcher.listen(OrderPlaced, queued=True)(send_receipt)
+    with using_transport(transport, on_enqueue_error=on_enqueue_error):
+        event = dispatcher.Dispatch(OrderPlaced(1, decimal.Decimal(1)))
+        with pytest.raises(HandlerErrors) as caught:
+            dispatcher.ClearQueue()
+    return event, caught
+
+
 def test_without_a_transport_the_error_names_the_event_and_the_fix(
     dispatcher: EventDispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With no transport configured, sending fails loudly with the event id and what to do."""
-    dispatcher.error_policy = "raise"
-    dispatcher.listen(OrderPlaced, queued=True)(send_receipt)
-    with using_transport(None):
-        event = dispatcher.Dispatch(OrderPlaced(1, decimal.Decimal(1)))
-        with pytest.raises(HandlerErrors) as caught:
-            dispatcher.ClearQueue()
+    event, caught = dispatch_unsent(dispatcher, None)
     assert caught.group_contains(EnqueueError, match=r"no transport is configured for queued handlers")
     assert f"(id {event.event_id})" in caplog.text
 
@@ -407,12 +420,7 @@ def test_a_broker_failure_is_logged_with_the_event_id_and_raised(
     dispatcher: EventDispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Under the "raise" policy the failure is logged with the id and raised, carrying the message."""
-    dispatcher.error_policy = "raise"
-    dispatcher.listen(OrderPlaced, queued=True)(send_receipt)
-    with using_transport(BrokenTransport()):
-        event = dispatcher.Dispatch(OrderPlaced(1, decimal.Decimal(1)))
-        with pytest.raises(HandlerErrors) as caught:
-            dispatcher.ClearQueue()
+    event, caught = dispatch_unsent(dispatcher, BrokenTransport())
     assert caught.group_contains(EnqueueError, match=f"id {event.event_id}.*broker down")
     error = caught.value.exceptions[0]
     assert isinstance(error, EnqueueError)
@@ -447,12 +455,7 @@ def test_a_policy_callable_that_raises_falls_back_to_raising(
     dispatcher: EventDispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     """If the policy callable fails too, EnqueueError is raised: the message is never dropped quietly."""
-    dispatcher.error_policy = "raise"
-    dispatcher.listen(OrderPlaced, queued=True)(send_receipt)
-    with using_transport(BrokenTransport(), on_enqueue_error=broken_policy):
-        dispatcher.Dispatch(OrderPlaced(1, decimal.Decimal(1)))
-        with pytest.raises(HandlerErrors) as caught:
-            dispatcher.ClearQueue()
+    _, caught = dispatch_unsent(dispatcher, BrokenTransport(), on_enqueue_error=broken_policy)
     assert caught.group_contains(EnqueueError)
     assert "the enqueue error policy" in caplog.text
 
@@ -484,10 +487,8 @@ class TransactionStub:
 
 @pytest.fixture
 def transaction() -> Iterator[TransactionStub]:
-    stub = TransactionStub()
-    previous = set_hold_provider(stub)
-    yield stub
-    set_hold_provider(previous)
+    with installed(set_hold_provider, TransactionStub()) as stub:
+        yield stub
 
 
 def test_messages_dispatched_while_held_are_sent_on_release_only(

@@ -21,6 +21,7 @@ from django_event_system.core import (
     using_transport,
 )
 from django_event_system.core.queued._serialization import JSON
+from tests.helpers import installed
 
 RECEIPT = "tests.core.test_queued_dispatch:send_receipt"
 AUDIT = "tests.core.test_queued_dispatch:audit"
@@ -174,12 +175,10 @@ def test_a_refused_event_is_neither_intercepted_nor_held(queued: EventDispatcher
         return False
 
     interception = queued.intercept(spy)
-    previous = set_hold_provider(provider)
     try:
-        with pytest.raises(SerializationError):
+        with installed(set_hold_provider, provider), pytest.raises(SerializationError):
             queued.Dispatch(Tagged(1, {1}))
     finally:
-        set_hold_provider(previous)
         interception.cancel()
     assert (seen, asked) == ([], [])
 

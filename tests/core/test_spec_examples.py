@@ -5,12 +5,11 @@ Each runs in a fresh interpreter, next to a ``my`` package like the one the exam
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import run_script
 
 MY_EVENTS = """
 from django_event_system import Event
@@ -25,19 +24,7 @@ def run(code: str, tmp_path: Path) -> str:
     (tmp_path / "my").mkdir()
     (tmp_path / "my" / "__init__.py").write_text("")
     (tmp_path / "my" / "events.py").write_text(MY_EVENTS)
-    script = tmp_path / "example.py"
-    script.write_text(textwrap.dedent(code))
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    return result.stdout
+    return run_script(code, tmp_path, timeout=60, name="example.py", allow_tracebacks=False)
 
 
 def test_register_handler_and_dispatch(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from celery.worker import state
 
 from django_event_system.core import using_transport
 from django_event_system.transports.celery import CeleryTransport
+from tests.scripts import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -290,16 +291,9 @@ def worker_processes(broker: str, queue: str, out: Path) -> Iterator[StartWorker
 
 def run_scenario(database: str, *args: str, env: dict[str, str] | None = None) -> Any:
     """Run the scenario script with ``args`` and return the JSON it printed."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.distributed.tasks_scenario", *args],
-        cwd=REPO,
-        env={**project_env(database), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    completed = run_python(
+        "-m", "tests.distributed.tasks_scenario", *args, cwd=REPO, env={**project_env(database), **(env or {})}
     )
-    assert completed.returncode == 0, completed.stderr
     (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(line.removeprefix("RESULT "))
 

@@ -29,6 +29,14 @@ def containing(text: str) -> Callable[[str], bool]:
     return lambda message: text in message
 
 
+def written_by(worker: WorkerProcess, path: Path, failure: str) -> str:
+    """What the worker's handler writes to ``path``; after 30 s without, fail with ``failure`` and the worker's log."""
+    try:
+        return wait_for(path, timeout=30)
+    except AssertionError:
+        pytest.fail(f"{failure}:\n{worker.output()}")
+
+
 def test_a_queued_event_is_handled_by_the_worker(celery_worker: Running, out: Path) -> None:
     """A dispatched event reaches the queued handler in the worker with its id and payload."""
     key = token()
@@ -141,26 +149,26 @@ def test_the_transport_registers_one_task_with_late_acknowledgement() -> None:
     assert (task.acks_late, task.reject_on_worker_lost, task.ignore_result) == (True, True, True)
 
 
+def dispatch_survivor(broker: str, queue: str) -> tuple[str, Survivor]:
+    """Send a ``Survivor`` event of a new key through Celery on ``queue``; the key and the event."""
+    key = token()
+    with using_transport(CeleryTransport(make_app(broker, queue))):
+        event = Survivor.Dispatch(key)
+        bus.ClearQueue()
+    return key, event
+
+
 def test_a_worker_killed_mid_task_and_restarted_handles_the_event(
     broker: str, queue: str, out: Path, worker_processes: Callable[[str], WorkerProcess]
 ) -> None:
     """SIGKILL of the worker process while it handles the event; a new worker handles it again."""
     first = worker_processes("solo")
-    key = token()
-    with using_transport(CeleryTransport(make_app(broker, queue))):
-        event = Survivor.Dispatch(key)
-        bus.ClearQueue()
-    try:
-        pid = int(wait_for(out / f"started-{key}", timeout=30))
-    except AssertionError:
-        pytest.fail(f"the first worker never started the task:\n{first.output()}")
+    key, event = dispatch_survivor(broker, queue)
+    pid = int(written_by(first, out / f"started-{key}", "the first worker never started the task"))
     assert pid == first.process.pid
     first.kill()
     second = worker_processes("solo")
-    try:
-        done = wait_for(out / f"done-{key}", timeout=30)
-    except AssertionError:
-        pytest.fail(f"the restarted worker did not handle the event:\n{second.output()}")
+    done = written_by(second, out / f"done-{key}", "the restarted worker did not handle the event")
     assert done == f"{second.process.pid} {event.event_id}"
 
 
@@ -169,19 +177,10 @@ def test_a_pool_process_killed_mid_task_gives_the_message_back(
 ) -> None:
     """SIGKILL of the prefork child running the task: the message is rejected back and run again."""
     worker = worker_processes("prefork")
-    key = token()
-    with using_transport(CeleryTransport(make_app(broker, queue))):
-        event = Survivor.Dispatch(key)
-        bus.ClearQueue()
-    try:
-        child = int(wait_for(out / f"started-{key}", timeout=30))
-    except AssertionError:
-        pytest.fail(f"the worker never started the task:\n{worker.output()}")
+    key, event = dispatch_survivor(broker, queue)
+    child = int(written_by(worker, out / f"started-{key}", "the worker never started the task"))
     assert child != worker.process.pid
     os.kill(child, signal.SIGKILL)
-    try:
-        done = wait_for(out / f"done-{key}", timeout=30)
-    except AssertionError:
-        pytest.fail(f"the message was not handled again:\n{worker.output()}")
+    done = written_by(worker, out / f"done-{key}", "the message was not handled again")
     pid, event_id = done.split()
     assert (int(pid) != child, event_id) == (True, event.event_id)

@@ -29,6 +29,7 @@ from django_event_system.django import Observer, model_event_name
 from django_event_system.django._queued import queued_settings
 from django_event_system.transports.celery import CeleryTransport
 from tests.django.testapp.models import Example, UUIDExample
+from tests.helpers import registrations_cancelled
 
 received: list[tuple[Any, ...]] = []
 bus = EventDispatcher()
@@ -60,14 +61,12 @@ memory_for_settings = InMemoryTransport()
 def transport() -> Iterator[InMemoryTransport]:
     """An in-memory transport and queued handlers on a dispatcher of the test's own."""
     received.clear()
-    before = set(bus.registry)
-    bus.listen(ExampleSaved, queued=True)(on_saved)
-    bus.RegisterHandler("django_queued::named::.*", on_named, queued=True)
     memory = InMemoryTransport()
-    with using_transport(memory):
-        yield memory
-    for registration in set(bus.registry) - before:
-        registration.cancel()
+    with registrations_cancelled(bus):
+        bus.listen(ExampleSaved, queued=True)(on_saved)
+        bus.RegisterHandler("django_queued::named::.*", on_named, queued=True)
+        with using_transport(memory):
+            yield memory
     bus.ClearQueue()
     received.clear()
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.distributed.conftest import REPO, WorkerProcess, answers, kill, require_broker, stop, wait_until
+from tests.scripts import run_python
 
 pytestmark = pytest.mark.slow
 
@@ -78,14 +79,8 @@ class Project:
 
     def web(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run the web process with ``args``; its exit code is the caller's to check."""
-        return subprocess.run(
-            [sys.executable, "-m", "tests.distributed.outbox_scenario", *args],
-            cwd=REPO,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        return run_python(
+            "-m", "tests.distributed.outbox_scenario", *args, cwd=REPO, env={**self.env, **(env or {})}, returncode=None
         )
 
     def relay(self, *args: str, env: dict[str, str] | None = None) -> RelayProcess:
@@ -171,16 +166,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         admin.execute(f'CREATE DATABASE "{database}"')
     worker: WorkerProcess | None = None
     try:
-        migrated = subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "-v0"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert migrated.returncode == 0, migrated.stderr
+        run_python("-m", "django", "migrate", "-v0", cwd=REPO, env=env)
         worker = WorkerProcess(
             broker,
             queue,

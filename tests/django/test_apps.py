@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from django_event_system.core import _local_queue as _queue
 from django_event_system.django import autodiscover
 from django_event_system.django._apps import drain_after_request
 from django_event_system.django._connections import close_worker_connections
+from tests.scripts import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 DISCOVERY_MODULES = (
@@ -101,17 +101,7 @@ def run_setup(code: str, **setting: object) -> str:
         "DJANGO_SETTINGS_MODULE": "tests.django.discovery_settings",
         "TEST_EVENT_SYSTEM": json.dumps(setting),
     }
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return run_python("-W", "error", "-c", script, cwd=ROOT, env=env).stdout
 
 
 REPORT = """

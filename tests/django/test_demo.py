@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,16 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_runs_and_prints_what_happens_in_order() -> None:
     """The order's response comes before its slow handler finishes; every handler reports; the tools list them."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run(
-        [sys.executable, "examples/demo_project/run_demo.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_python("examples/demo_project/run_demo.py", cwd=ROOT, env=env, timeout=120)
     lines = result.stdout.splitlines()
 
     def index(text: str) -> int:

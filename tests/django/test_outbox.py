@@ -34,6 +34,7 @@ from django_event_system.django._outbox import DatabaseOutbox, Relay, outbox_sta
 from django_event_system.models import OutboxMessage, ProcessedMessage
 from django_event_system.testing import fake
 from tests.django.testapp.models import Example
+from tests.helpers import registrations_cancelled
 
 bus = EventDispatcher()
 listener_bus = EventDispatcher()
@@ -75,15 +76,13 @@ def memory() -> Iterator[InMemoryTransport]:
     """An in-memory transport, and outbox handlers on a dispatcher of the test's own."""
     handled.clear()
     failures_left[0] = 0
-    before = set(bus.registry)
-    bus.listen(Shipped, queued=Queued(outbox=True, max_retries=1, retry_backoff=0))(record_shipped)
-    bus.RegisterHandler("outbox_tests::named", record_named, queued=Queued(outbox=True))
-    bus.RegisterHandler("outbox_tests::plain", record_plain, queued=True)
     transport = InMemoryTransport()
-    with using_transport(transport):
-        yield transport
-    for registration in set(bus.registry) - before:
-        registration.cancel()
+    with registrations_cancelled(bus):
+        bus.listen(Shipped, queued=Queued(outbox=True, max_retries=1, retry_backoff=0))(record_shipped)
+        bus.RegisterHandler("outbox_tests::named", record_named, queued=Queued(outbox=True))
+        bus.RegisterHandler("outbox_tests::plain", record_plain, queued=True)
+        with using_transport(transport):
+            yield transport
     bus.ClearQueue()
 
 

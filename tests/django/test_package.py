@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 import django_event_system
 import django_event_system.django
 from django_event_system import events
+from tests.scripts import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,14 +64,5 @@ def test_import_before_settings_are_configured() -> None:
         """
     )
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("-W", "error", "-c", code, cwd=ROOT, env=env)
     assert result.stdout.strip() == "False"

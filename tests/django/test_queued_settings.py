@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from django_event_system.core import EventDispatcher, InMemoryTransport, current
 from django_event_system.django._outbox import Relay
 from django_event_system.django._queued import queued_settings
 from django_event_system.django._settings import apply_settings
+from tests.scripts import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,20 +79,17 @@ def test_a_bad_block_stops_the_process_at_start_up(tmp_path: Path) -> None:
         "from tests.settings import *  # noqa: F403\n"
         "DJANGO_EVENT_SYSTEM = {'QUEUED': {'TRANSPORT': 'celery', 'ON_ENQUEUE_ERROR': 'log'}}\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+    completed = run_python(
+        "-c",
+        "import django; django.setup()",
         cwd=REPO,
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bad_queued_settings",
             "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        returncode=1,
     )
-    assert completed.returncode == 1
     assert (
         "django.core.exceptions.ImproperlyConfigured: DJANGO_EVENT_SYSTEM['QUEUED']['ON_ENQUEUE_ERROR'] must be "
         "'raise', a callable or its dotted path, not 'log'. (django_event_system.E020)"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,26 +17,8 @@ def run_postgres_tests(**env: str) -> subprocess.CompletedProcess[str]:
     """Run the ``postgres`` tests of one module while PostgreSQL seems absent (a port where nothing listens)."""
     environment = {key: value for key, value in os.environ.items() if key != "CI"}
     environment.update(TEST_POSTGRES_PORT="1", **env)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-rsf",
-            "-p",
-            "no:randomly",
-            "-m",
-            "postgres",
-            "tests/django/test_transactions.py",
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = ("-m", "pytest", "-q", "-rsf", "-p", "no:randomly", "-m", "postgres", "tests/django/test_transactions.py")
+    return run_python(*command, cwd=ROOT, env=environment, timeout=120, returncode=None)
 
 
 @pytest.mark.slow

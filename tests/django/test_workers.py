@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from importlib.util import find_spec
@@ -19,6 +17,7 @@ from django.test import override_settings
 
 from django_event_system import Dispatcher
 from django_event_system.django._workers import drain_after_task
+from tests.scripts import run_python
 
 if TYPE_CHECKING:
     from django.tasks import task
@@ -133,13 +132,7 @@ WITHOUT_CELERY = textwrap.dedent(
 
 def test_a_project_without_celery_imports_nothing_of_it() -> None:
     """Without Celery, ready() imports no Celery module; it connects the Tasks drain where the framework is in use."""
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", WITHOUT_CELERY],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_python(
+        "-W", "error", "-c", WITHOUT_CELERY, cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     )
-    assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+    assert result.stdout.strip() == "ok", result.stderr

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import inspect
-import subprocess
-import sys
 import textwrap
 
 import django_event_system.testing as testing
+from tests.scripts import run_python
 
 
 def test_all_is_sorted() -> None:
@@ -77,6 +76,4 @@ def test_helpers_work_without_django() -> None:
         print("ok")
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_python("-c", code).stdout.strip() == "ok"

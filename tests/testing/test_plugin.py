@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from importlib.metadata import entry_points
 
 import pytest
+
+from tests.scripts import run_python
 
 pytest_plugins = ["pytester"]
 
@@ -172,6 +172,4 @@ def test_plugin_imports_without_django_settings() -> None:
         print("ok")
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_python("-c", code).stdout.strip() == "ok"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import types
 import unittest
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from django_event_system import Dispatcher, Event
+from tests.scripts import run_python, write_script
 
 pytest_plugins = ["pytester"]
 
@@ -27,12 +27,8 @@ def block(marker: str) -> str:
 
 def test_unittest_example_passes(tmp_path: Path) -> None:
     """The unittest example runs as a script, and its one test passes."""
-    script = tmp_path / "example.py"
-    script.write_text(block("testing-unittest"), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(script)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    script = write_script(block("testing-unittest"), tmp_path, "example.py")
+    result = run_python("-W", "error", str(script))
     assert "Ran 1 test" in result.stderr
     assert result.stderr.rstrip().endswith("OK")
 
@@ -40,10 +36,7 @@ def test_unittest_example_passes(tmp_path: Path) -> None:
 def test_unittest_example_fails_without_the_event(tmp_path: Path) -> None:
     """The unittest example fails when the code under test stops dispatching an expected event."""
     code = block("testing-unittest").replace('    Dispatcher.Dispatch("mail::receipt::queued", order_id)\n', "")
-    script = tmp_path / "example.py"
-    script.write_text(code, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1
+    result = run_python(str(write_script(code, tmp_path, "example.py")), returncode=1)
     assert "AssertionError: 1 expected event was not dispatched:\n  - 'mail::receipt::queued'\n" in result.stderr
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import run_python
 
 from .test_readme_testing import block
 from .test_transport import DJANGO_SETTINGS
@@ -119,15 +119,8 @@ def test_the_settings_keep_django_s_test_runner_off_the_broker(tmp_path: Path) -
         encoding="utf-8",
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "DJANGO_SETTINGS_MODULE": "inner_settings"}
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "django", "test", "test_inner", "-v", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=env,
-        check=False,
+    result = run_python(
+        "-W", "error", "-m", "django", "test", "test_inner", "-v", "2", cwd=tmp_path, env=env, timeout=120
     )
-    assert result.returncode == 0, result.stderr
     assert "test_messages_go_to_the_fake (test_inner.SettingsTests" in result.stderr
     assert result.stderr.rstrip().endswith("OK")

@@ -23,6 +23,7 @@ from django_event_system.core import (
     using_transport,
 )
 from django_event_system.testing import FakeTransport, QueuedMessage, fake_transport
+from tests.helpers import installed
 
 pytest_plugins = ["pytester"]
 
@@ -220,15 +221,11 @@ def test_leftover_handler_errors_are_raised_when_the_block_ends(shop: EventDispa
 def test_held_messages_reach_the_fake_when_released(shop: EventDispatcher, broker: Broker) -> None:
     """Messages held for a transaction are listed only once it releases them."""
     held = HeldMessages()
-    previous = set_hold_provider(lambda name: held)
-    try:
-        with fake_transport() as queued:
-            OrderPlaced.Dispatch(order_id=9, total=decimal.Decimal(1))
-            assert queued.messages == []
-            held.release()
-            assert [message.handler for message in queued.messages] == [RECEIPT]
-    finally:
-        set_hold_provider(previous)
+    with installed(set_hold_provider, lambda name: held), fake_transport() as queued:
+        OrderPlaced.Dispatch(order_id=9, total=decimal.Decimal(1))
+        assert queued.messages == []
+        held.release()
+        assert [message.handler for message in queued.messages] == [RECEIPT]
     assert broker.received == []
 
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, overload
 
-from ._cascade import DEFAULT_MAX_DEPTH, get_depth_holder
+from ._cascade import DEFAULT_MAX_DEPTH, OUTSIDE, depth_holder, own_depth_holder
 from ._commit import note_after_commit_registration
 from ._config import FullPolicy, add_dispatcher, is_sync
 from ._draining import QueueCleared, drain_async, ensure_cleared
@@ -36,7 +36,7 @@ _E = TypeVar("_E", bound=Event)
 _R = TypeVar("_R")
 _F = TypeVar("_F", bound=Callable[..., object])
 
-_depth_holder = get_depth_holder
+_holder = depth_holder.get  # the C method itself: the hot path makes no Python-level call for it
 _monotonic = time.monotonic
 
 
@@ -370,16 +370,24 @@ class EventDispatcher:
         :raises EmptyEventNameError: the name is empty.
         :raises InvalidEventError: ``event`` is neither a str nor an Event instance.
         """
-        if self._queue_directly and type(event) is str and event and not _depth_holder()[0]:
+        if self._queue_directly and type(event) is str and event and not _holder(OUTSIDE)[0]:
             # The hot path: a plain name from application code, queued mode, nothing intercepting.
             self._put((event, args, kwargs, None))
             return None
         if self._deliver_inline and type(event) is str and event:
-            # Sync mode's fast path: a plain name, nothing intercepting.
-            depth = _depth_holder()[0]
+            # Sync mode's fast path: a plain name, nothing intercepting. The depth is kept here, so
+            # that handling it costs one call.
+            holder = _holder(OUTSIDE)
+            depth = holder[0]
             if depth >= self._max_depth:
                 raise self._cascade_error(event, depth)
-            self._handle(event, args, kwargs, None, depth + 1)
+            if holder is OUTSIDE:
+                holder = own_depth_holder()
+            holder[0] = depth + 1
+            try:
+                self._handle(event, args, kwargs, None)
+            finally:
+                holder[0] = depth
             if self._error_policy == "raise":
                 self._failures.raise_collected()
             return None
@@ -394,7 +402,7 @@ class EventDispatcher:
             for interceptor in self._interceptors:
                 if interceptor(name, args, kwargs, instance):
                     return instance
-        depth = _depth_holder()[0]
+        depth = _holder(OUTSIDE)[0]
         if depth >= self._max_depth:
             raise self._cascade_error(name, depth)
         sync = self._sync
@@ -462,7 +470,7 @@ class EventDispatcher:
                     return False
         if not callbacks:
             return True
-        depth = _depth_holder()[0]
+        depth = _holder(OUTSIDE)[0]
         if depth >= self._max_depth:
             raise self._cascade_error(name, depth)
         routed = tuple(callbacks)

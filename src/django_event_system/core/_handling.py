@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._cascade import own_depth_holder
+from ._cascade import OUTSIDE, depth_holder, own_depth_holder
 from ._coroutines import await_coroutine
 from ._errors import HandlerErrors, HandlerInterruptedError
 from ._handlers import Handler, describe_handler
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["ErrorPolicy", "Failures", "HandlerFailure", "Handling", "group", "settle"]
 
 logger = logging.getLogger("django_event_system")
+
+_get_holder = depth_holder.get
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ class Handling:
                 callbacks = registry.resolve(name)
         # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
         if depth:
-            holder = own_depth_holder()
+            holder = _get_holder(OUTSIDE)
+            if holder is OUTSIDE:
+                holder = own_depth_holder()
             outer = holder[0]
             holder[0] = depth
         try:
