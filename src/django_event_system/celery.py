@@ -1,16 +1,7 @@
-"""Deprecated: the Celery transport moved to :mod:`django_event_system.transports.celery`.
+"""Deprecated path of :mod:`django_event_system.transports.celery` (removed in 3.0)."""
 
-.. deprecated:: 2.0
-    Import from ``django_event_system.transports.celery``; this module will be removed in 3.0.
-"""
-
-import warnings
-
+from ._moved import moved
 from .transports.celery import *  # noqa: F403
 from .transports.celery import __all__ as __all__
 
-warnings.warn(
-    "django_event_system.celery moved to django_event_system.transports.celery; import it from there",
-    DeprecationWarning,
-    stacklevel=2,
-)
+moved(__name__, "django_event_system.transports.celery")

@@ -1,16 +1,7 @@
-"""Deprecated: the Tasks framework transport moved to :mod:`django_event_system.transports.tasks`.
+"""Deprecated path of :mod:`django_event_system.transports.tasks` (removed in 3.0)."""
 
-.. deprecated:: 2.0
-    Import from ``django_event_system.transports.tasks``; this module will be removed in 3.0.
-"""
-
-import warnings
-
+from .._moved import moved
 from ..transports.tasks import *  # noqa: F403
 from ..transports.tasks import __all__ as __all__
 
-warnings.warn(
-    "django_event_system.django.tasks moved to django_event_system.transports.tasks; import it from there",
-    DeprecationWarning,
-    stacklevel=2,
-)
+moved(__name__, "django_event_system.transports.tasks")

@@ -60,18 +60,26 @@ class Message:
     """The queue name the handler asked for, or ``None`` for the transport's default."""
 
 
-def encode_message(key: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], queue: str | None) -> Message:
+def encode_message(
+    key: str,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    queue: str | None,
+    *,
+    encoded: dict[str, Any] | None = None,
+) -> Message:
     """Encode one delivery of event ``name`` to the queued handler ``key``.
 
-    An Event (the first argument, if it is one) is sent as it was encoded when it was
-    dispatched, if the dispatcher encoded it then; a string event has no instance to carry an
-    identity, so each of its messages gets its own id.
+    An Event (the first argument, if it is one) is sent as ``encoded``, its encoding at dispatch,
+    when given; a string event has no instance to carry an identity, so each of its messages gets
+    its own id.
 
     :raises SerializationError: something in the payload cannot travel.
     """
     event, rest = split_event(args)
     if event is not None:
-        encoded_event: Any = event.__dict__.get("_event_encoded") or encode_event(event)
+        encoded_event: Any = encoded or encode_event(event)
         event_id = encoded_event["id"]
         timestamp = encoded_event["ts"]
     else:

@@ -298,6 +298,20 @@ def _write_outbox(
     return len(chosen) == len(stubs)
 
 
+@dataclass(frozen=True)
+class _AtDispatch:
+    """What the dispatch check found for an Event instance, for its QueuedHandlers to use later."""
+
+    encoded: dict[str, Any] | None
+    """The event as encoded at dispatch: what every message of it carries."""
+    held: HeldMessages | None = None
+    """Where its messages wait for the commit, if they must."""
+
+
+# Keyed by the instance itself (events compare by identity), for as long as it lives.
+_at_dispatch: weakref.WeakKeyDictionary[Event, _AtDispatch] = weakref.WeakKeyDictionary()
+
+
 class _HeldName(str):
     """The event name, carrying the :class:`HeldMessages` of a string event dispatched while held."""
 
@@ -394,9 +408,7 @@ class _DispatchCheck:
             which = f"the queued handler{'s' if len(keys) > 1 else ''} {', '.join(keys)}"
             raise SerializationError(f"event {name!r} was not dispatched: it has {which}, and {exc}") from None
         if event is not None:
-            event.__dict__["_event_encoded"] = encoded
-        if instance is not None:
-            instance.__dict__.pop("_event_held", None)
+            _at_dispatch[event] = _AtDispatch(encoded)
         dispatcher = self._dispatcher()
         if dispatcher is None:  # pragma: no cover - it is dispatching, so it is alive
             return False
@@ -408,7 +420,7 @@ class _DispatchCheck:
         if held is None:
             return False
         if instance is not None:
-            instance.__dict__["_event_held"] = held
+            _at_dispatch[instance] = _AtDispatch(encoded, held)
             return False
         marked = _HeldName(name)
         marked.held = held
@@ -460,7 +472,8 @@ class QueuedHandler(HandlerWrapper):
         event, _ = split_event(args)
         held: HeldMessages | None
         if event is not None:
-            held = event.__dict__.get("_event_held")
+            seen = _at_dispatch.get(event)
+            held = None if seen is None else seen.held
         else:
             held = name.held if type(name) is _HeldName else None
         message = self.prepare(str.__str__(name), args, kwargs)
@@ -476,7 +489,10 @@ class QueuedHandler(HandlerWrapper):
 
         :raises SerializationError: something in the payload cannot travel.
         """
-        return encode_message(self.key, name, args, kwargs, self.options.queue)
+        event, _ = split_event(args)
+        seen = None if event is None else _at_dispatch.get(event)
+        encoded = None if seen is None else seen.encoded
+        return encode_message(self.key, name, args, kwargs, self.options.queue, encoded=encoded)
 
     def matches(self, name: str) -> bool:
         """Whether one of its active registrations' patterns fully matches ``name``."""
