@@ -69,7 +69,7 @@ def test_worker_closes_its_greenlet_local_connections(closed: list[str], monkeyp
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_leaves_shared_connections_alone(closed: list[str]) -> None:
-    """With thread-shared connections, the worker exit hook closes nothing (they belong to the thread)."""
+    """With thread-shared connections, the delivery greenlet exit hook closes nothing (they belong to the thread)."""
     query_in_a_handler()
     assert closed == []
 

@@ -1,7 +1,7 @@
 """Tests against a real monkey-patched gevent WSGI server, started in a subprocess.
 
 The server (``tests/django/server``) autodiscovers ``tests/django/serverapp``: an Observer that
-writes a row from its worker greenlet, and a listener that waits until the test releases it.
+writes a row from its delivery greenlet, and a listener that waits until the test releases it.
 """
 
 from __future__ import annotations

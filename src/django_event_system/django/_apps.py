@@ -114,7 +114,7 @@ class DjangoEventSystemConfig(AppConfig):
 
     At start-up it applies the ``DJANGO_EVENT_SYSTEM`` setting to the global ``Dispatcher``,
     imports every installed app's ``observers`` and ``listeners`` modules, drains the queue when
-    a request finishes, closes the database connections of finished worker greenlets, and
+    a request finishes, closes the database connections of finished delivery greenlets, and
     registers the system checks.
     """
 

@@ -1,9 +1,9 @@
-"""Database connections of worker greenlets.
+"""Database connections of delivery greenlets.
 
 Django keeps one connection per thread; once gevent has monkey-patched ``threading``, "thread"
-means greenlet, and each worker greenlet whose handlers query the database opens a connection of
+means greenlet, and each delivery greenlet whose handlers query the database opens a connection of
 its own. Nothing would close it when the greenlet ends, so a server would pile up connections:
-when a worker greenlet has handled its batch, a worker exit hook closes what it leaves behind.
+when a delivery greenlet has handled its batch, a delivery greenlet exit hook closes what it leaves behind.
 Without monkey-patching, workers share their thread's connections; after the queue is drained
 at the end of a request, the connections that handlers reopened are closed as Django would.
 """
@@ -41,7 +41,7 @@ def connections_are_greenlet_local() -> bool:
 
 
 def close_worker_connections() -> None:
-    """Close the database connections a finished worker greenlet opened (a worker exit hook).
+    """Close the database connections a finished delivery greenlet opened (a delivery greenlet exit hook).
 
     Only where connections are greenlet-local: the worker's connections would outlive it, open,
     until the garbage collector found them. Where greenlets share their thread's connections,
@@ -61,7 +61,7 @@ def close_worker_connections() -> None:
         return
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:
-            logger.debug("closing the %r connection of a finished worker greenlet", connection.alias)
+            logger.debug("closing the %r connection of a finished delivery greenlet", connection.alias)
             connection.close()
 
 

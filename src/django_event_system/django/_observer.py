@@ -47,7 +47,7 @@ class Observer(QueuedOptions, Generic[ModelT]):
             def updated(self, event_name: str, example: Example) -> None:
                 if "status" in self.changes(example): ...
 
-    Each method is called as ``method(event_name, instance)``, in a worker greenlet, for the
+    Each method is called as ``method(event_name, instance)``, in a delivery greenlet, for the
     event ``events::db::<GetPathFromClass(Model)>::<action>``. The actions are ``creating``,
     ``created``, ``updating``, ``updated``, ``deleting``, ``deleted``, plus ``saving`` and
     ``saved`` for both creates and updates. Defining an Observer also makes the model dispatch

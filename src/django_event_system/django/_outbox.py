@@ -38,7 +38,19 @@ from django.utils import timezone
 from ..core import Delivery, Message, Transport
 from ..core.integration import set_delivery_guard, set_outbox
 
-__all__ = ["DatabaseOutbox", "OncePerEvent", "OutboxStats", "Relay", "RelayResult", "install_outbox", "outbox_stats"]
+DEFAULT_OUTBOX_BATCH = 100
+"""How many rows the relay publishes per transaction."""
+
+__all__ = [
+    "DEFAULT_OUTBOX_BATCH",
+    "DatabaseOutbox",
+    "OncePerEvent",
+    "OutboxStats",
+    "Relay",
+    "RelayResult",
+    "install_outbox",
+    "outbox_stats",
+]
 
 logger = logging.getLogger("django_event_system.queued")
 
@@ -149,7 +161,7 @@ class Relay:
         transport: Transport,
         *,
         using: str = "default",
-        batch: int = 100,
+        batch: int = DEFAULT_OUTBOX_BATCH,
         retry_backoff: float = 1.0,
         retry_backoff_max: float = 300.0,
         keep_sent: float = 7 * 24 * 3600.0,

@@ -69,7 +69,7 @@ from ..core import (
     set_hold_provider,
 )
 from ..core.integration import JSON, MODEL_EVENT_PREFIX, decode_value, encode_value
-from ._outbox import install_outbox
+from ._outbox import DEFAULT_OUTBOX_BATCH, install_outbox
 
 __all__ = [
     "QUEUED_CHECK_ID",
@@ -95,7 +95,7 @@ QUEUED_DEFAULTS: dict[str, Any] = {
     "DATABASE": "default",
     "ON_ENQUEUE_ERROR": "raise",
     "OUTBOX": False,
-    "OUTBOX_BATCH": 100,
+    "OUTBOX_BATCH": DEFAULT_OUTBOX_BATCH,
     "OUTBOX_KEEP_SENT": 7 * 24 * 3600.0,
     "OUTBOX_RETRY_BACKOFF": 1.0,
     "OUTBOX_RETRY_BACKOFF_MAX": 300.0,

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..core import Dispatcher, ErrorPolicy, FullPolicy, configure
-from ..core.integration import DEFAULT_POOL_SIZE
+from ..core.integration import DEFAULT_MAX_DEPTH, DEFAULT_POOL_SIZE
 from ._queued import check_queued_setting, install_queued
 
 __all__ = ["OPTIONS", "SETTING_NAME", "EventSystemSettings", "apply_settings", "conf"]
@@ -102,7 +102,7 @@ OPTIONS: Mapping[str, Option] = {
             "async",
             "django_event_system.E003",
             _check_mode,
-            "'async' queues events for worker greenlets; 'sync' runs handlers inside Dispatch.",
+            "'async' queues events for delivery greenlets; 'sync' runs handlers inside Dispatch.",
         ),
         Option(
             "POOL_SIZE",
@@ -151,11 +151,11 @@ OPTIONS: Mapping[str, Option] = {
             True,
             "django_event_system.E010",
             _is_bool,
-            "True closes the database connections that worker greenlets opened once they are done.",
+            "True closes the database connections that delivery greenlets opened once they are done.",
         ),
         Option(
             "MAX_DEPTH",
-            100,
+            DEFAULT_MAX_DEPTH,
             "django_event_system.E011",
             _is_positive_int,
             "How deep handlers may dispatch events that dispatch events, e.g. 100.",
@@ -249,7 +249,7 @@ class EventSystemSettings:
 
     @property
     def close_old_connections(self) -> bool:
-        """Whether worker greenlets close the database connections they leave behind."""
+        """Whether delivery greenlets close the database connections they leave behind."""
         return cast("bool", self.get("CLOSE_OLD_CONNECTIONS"))
 
     @property

@@ -1,7 +1,7 @@
 """``RegisterSignalsFor`` and ``SignalToEvent``: Django signals turned into events.
 
 A signal receiver runs inside the code that sent the signal (often a request), so the receivers
-here only build the event and queue it; the handlers run later, in worker greenlets.
+here only build the event and queue it; the handlers run later, in delivery greenlets.
 """
 
 from __future__ import annotations

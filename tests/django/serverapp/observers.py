@@ -1,4 +1,4 @@
-"""Autodiscovered by the test server: records each created Example from a worker greenlet."""
+"""Autodiscovered by the test server: records each created Example from a delivery greenlet."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from tests.django.testapp.models import Example, HandledEvent
 
 
 class RecordCreated(Observer[Example]):
-    """Writes a row, so that the worker greenlet opens a database connection of its own."""
+    """Writes a row, so that the delivery greenlet opens a database connection of its own."""
 
     observes = Example
 

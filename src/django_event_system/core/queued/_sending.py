@@ -325,7 +325,7 @@ class _HeldName(str):
 class _DispatchCheck:
     """Does at dispatch, in the dispatching code's stack, what the queued handlers cannot do later.
 
-    The QueuedHandlers run in a worker greenlet, after ``Dispatch`` has returned. Two things
+    The QueuedHandlers run in a delivery greenlet, after ``Dispatch`` has returned. Two things
     cannot wait for them:
 
     - A payload that cannot travel is refused here: it is encoded now, and ``Dispatch`` raises
