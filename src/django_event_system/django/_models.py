@@ -120,7 +120,9 @@ class ModelBinding:
             self.connected = False
             logger.debug("model events of %s are no longer dispatched", model._meta.label)
         if track and not self.track_changes:
-            signals.post_init.connect(self._post_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init")
+            signals.post_init.connect(
+                _changes.snapshot_on_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init"
+            )
             _changes._tracked.add(model)
             _changes.watch_refreshes(model)
         elif not track and self.track_changes:
@@ -154,9 +156,6 @@ class ModelBinding:
         watched = not all(_acts_on_handled_events_only(interceptor) for interceptor in interceptors)
         self._interceptors_seen[dispatcher] = (interceptors, watched)
         return watched
-
-    def _post_init(self, sender: type[Model], instance: Model, **kwargs: Any) -> None:
-        _changes.take_snapshot(instance)
 
     def _pre_save(
         self,
