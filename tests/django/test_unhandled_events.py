@@ -49,8 +49,16 @@ def spy_on(dispatcher: EventDispatcher, monkeypatch: pytest.MonkeyPatch) -> list
     return actions
 
 
-def observe_created(calls: list[str]) -> type[Observer[Example]]:
-    """An Observer of Example that defines ``created`` alone."""
+@pytest.fixture
+def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The actions of the model events handed to ``Dispatcher`` during the test (see :func:`spy_on`)."""
+    return spy_on(Dispatcher, monkeypatch)
+
+
+@pytest.fixture
+def created_calls() -> list[str]:
+    """What an Observer of Example that defines ``created`` alone is called with: ``created:<name>``."""
+    calls: list[str] = []
 
     class CreatedOnly(Observer[Example]):
         observes = Example
@@ -58,16 +66,13 @@ def observe_created(calls: list[str]) -> type[Observer[Example]]:
         def created(self, event_name: str, instance: Example) -> None:
             calls.append(f"created:{instance.name}")
 
-    return CreatedOnly
+    return calls
 
 
 def test_a_save_dispatches_only_the_events_that_have_handlers(
-    drain: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
 ) -> None:
     """An Observer with ``created`` alone: a create dispatches ``created``; an update or a delete, nothing."""
-    dispatched = spy_on(Dispatcher, monkeypatch)
-    calls: list[str] = []
-    observe_created(calls)
     example = Example.objects.create(name="one")
     drain()
     example.name = "two"
@@ -75,15 +80,13 @@ def test_a_save_dispatches_only_the_events_that_have_handlers(
     example.delete()
     drain()
     assert dispatched == ["created"]
-    assert calls == ["created:one"]
+    assert created_calls == ["created:one"]
 
 
 def test_a_handler_added_after_a_first_save_gets_the_next_events(
-    drain: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
 ) -> None:
     """Registering a handler for an event the model never dispatched makes the next save dispatch it."""
-    dispatched = spy_on(Dispatcher, monkeypatch)
-    observe_created([])
     example = Example.objects.create(name="first")
     drain()
     seen: list[str] = []
@@ -117,12 +120,9 @@ def test_an_event_listener_added_later_gets_its_events(drain: Callable[[], None]
 
 
 def test_removing_the_last_handler_of_an_event_stops_its_dispatch(
-    drain: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
 ) -> None:
     """Once its last handler is cancelled, an event is no longer dispatched; the others still are."""
-    dispatched = spy_on(Dispatcher, monkeypatch)
-    calls: list[str] = []
-    observe_created(calls)
     saved = Dispatcher.RegisterHandler(f"{EXAMPLE}::saved", lambda name, instance: None)
     also_saved = Dispatcher.RegisterHandler(f"{EXAMPLE}::save[d]", lambda name, instance: None)
     Example.objects.create(name="with")
@@ -132,7 +132,7 @@ def test_removing_the_last_handler_of_an_event_stops_its_dispatch(
     Example.objects.create(name="without")
     drain()
     assert dispatched == ["created", "saved", "created", "saved", "created"]
-    assert calls == ["created:with", "created:one left", "created:without"]
+    assert created_calls == ["created:with", "created:one left", "created:without"]
 
 
 def test_a_recorder_sees_every_model_event_even_without_handlers(drain: Callable[[], None]) -> None:
@@ -244,20 +244,21 @@ def test_an_after_commit_handler_gets_its_model_event_after_the_commit(
 
 
 def test_each_dispatcher_dispatches_only_what_its_own_handlers_receive(
-    bus: EventDispatcher, drain: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    bus: EventDispatcher,
+    drain: Callable[[], None],
+    dispatched: list[str],
+    created_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With a model bound to two dispatchers, each one is asked about its own handlers."""
-    on_global = spy_on(Dispatcher, monkeypatch)
     on_bus = spy_on(bus, monkeypatch)
-    calls: list[str] = []
-    observe_created(calls)
     RegisterSignalsFor(Example, dispatcher=bus)
     seen: list[str] = []
     bus.RegisterHandler(f"{EXAMPLE}::saved", lambda name, instance: seen.append(instance.name))
     Example.objects.create(name="both")
     drain()
     bus.ClearQueue(timeout=10)
-    assert on_global == ["created"]
+    assert dispatched == ["created"]
     assert on_bus == ["saved"]
-    assert calls == ["created:both"]
+    assert created_calls == ["created:both"]
     assert seen == ["both"]
