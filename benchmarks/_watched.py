@@ -20,6 +20,8 @@ calls: collections.Counter[str] = collections.Counter()
 
 
 class _Fields(models.Model):
+    """The fields every variant has; its ``Meta``, inherited, puts them in the benchmark's app."""
+
     name = models.CharField(max_length=50)
     count = models.IntegerField(default=0)
     data = models.JSONField(default=dict)
@@ -34,17 +36,11 @@ class Unobserved(_Fields):
 
     objects: ClassVar[models.Manager[Unobserved]] = models.Manager()
 
-    class Meta:
-        app_label = "bench_models"
-
 
 class WithReceiver(_Fields):
     """A ``post_save`` receiver that does nothing but count."""
 
     objects: ClassVar[models.Manager[WithReceiver]] = models.Manager()
-
-    class Meta:
-        app_label = "bench_models"
 
 
 class WithInitReceiver(_Fields):
@@ -52,26 +48,17 @@ class WithInitReceiver(_Fields):
 
     objects: ClassVar[models.Manager[WithInitReceiver]] = models.Manager()
 
-    class Meta:
-        app_label = "bench_models"
-
 
 class Observed(_Fields):
     """Observed by an Observer with ``created`` and ``updated`` (changes tracked, the default)."""
 
     objects: ClassVar[models.Manager[Observed]] = models.Manager()
 
-    class Meta:
-        app_label = "bench_models"
-
 
 class ObservedUntracked(_Fields):
     """Observed by the same Observer with ``track_changes = False``."""
 
     objects: ClassVar[models.Manager[ObservedUntracked]] = models.Manager()
-
-    class Meta:
-        app_label = "bench_models"
 
 
 def _count_saves(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
@@ -116,9 +103,6 @@ def lifecycle_model() -> type[models.Model] | None:
 
     class WithLifecycle(LifecycleModelMixin, _Fields):  # type: ignore[misc]
         """django-lifecycle's ``AFTER_CREATE`` and ``AFTER_UPDATE`` hooks, each counting."""
-
-        class Meta:
-            app_label = "bench_models"
 
         @hook(AFTER_CREATE)  # type: ignore[untyped-decorator]
         def count_created(self) -> None:

@@ -33,12 +33,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import importlib.metadata
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -239,31 +237,13 @@ def goal_lines(found: list[Variant]) -> list[str]:
     ]
 
 
-def version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def machine() -> str:
-    import sqlite3
+    from benchmarks.e2e.run import cpu_model, source_commit, sqlite_version, version
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
-    where = (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
     return (
-        f"{cpu}, {os.cpu_count()} cores; CPython {platform.python_version()}, Django {version('django')}, "
+        f"{cpu_model()}, {os.cpu_count()} cores; CPython {platform.python_version()}, Django {version('django')}, "
         f"gevent {version('gevent')}, django-lifecycle {version('django-lifecycle')}, SQLite "
-        f"{sqlite3.sqlite_version}; django-event-system at commit {where}"
+        f"{sqlite_version()}; django-event-system at commit {source_commit()}"
     )
 
 
@@ -325,13 +305,11 @@ def main() -> None:
     print("\n".join([*table(found), "", *goal_lines(found)]))
     problems = check_calls(found, rounds)
     output = args.output if args.output is not None else (None if args.quick else RESULTS)
+    from benchmarks.e2e.run import fail_on, write_results
+
     if output is not None:
-        command = " ".join(["scripts/bench --models", *sys.argv[1:]])
-        output.write_text(report(found, rounds, elapsed, command, load))
-        print(f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        raise SystemExit(1)
+        write_results(output, report(found, rounds, elapsed, " ".join(["scripts/bench --models", *sys.argv[1:]]), load))
+    fail_on(problems)
 
 
 if __name__ == "__main__":

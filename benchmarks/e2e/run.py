@@ -413,24 +413,34 @@ def version(distribution: str) -> str:
         return "not installed"
 
 
-def machine_lines(options: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
-    """Where and with what the figures were measured."""
+def cpu_model() -> str:
+    """The processor's name, from ``/proc/cpuinfo`` where there is one."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return cpu
+
+
+def source_commit() -> str:
+    """The commit the package's code comes from, and whether ``src/`` differs from it."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
+    return (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
+
+
+def machine_lines(options: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
+    """Where and with what the figures were measured."""
+    cpu = cpu_model()
     if options.client == "wrk":
         probe = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
         client = (probe.stdout + probe.stderr).splitlines()[0].split(" [")[0]
     else:
         client = "benchmarks/e2e/load.py (wrk was not found)"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
-    where = (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
+    where = source_commit()
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
         f"- Load average (1, 5, 15 min) before the run: {', '.join(f'{v:.2f}' for v in load_before)}; "
@@ -590,8 +600,18 @@ def main() -> None:
     ]
     if not args.quick:
         command = " ".join(["scripts/bench-e2e", *sys.argv[1:]])
-        args.output.write_text(report(summaries, options, rate, elapsed, command, load_before, load_after))
-        print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+        write_results(args.output, report(summaries, options, rate, elapsed, command, load_before, load_after))
+    fail_on(problems)
+
+
+def write_results(path: Path, text: str) -> None:
+    """Write a results file and say where."""
+    path.write_text(text)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def fail_on(problems: list[str]) -> None:
+    """Exit with status 1, listing them, if anything went wrong."""
     if problems:
         print("\n".join(problems), file=sys.stderr)
         raise SystemExit(1)
