@@ -6,7 +6,9 @@ report the same whatever happens to the instance between the save and the handle
 
 from __future__ import annotations
 
+import copy
 import decimal
+import pickle
 from collections.abc import Callable
 
 import pytest
@@ -123,3 +125,25 @@ def test_an_instance_with_no_container_value_keeps_no_copy() -> None:
     example.data = "other text"
     example.save()
     assert dict(get_changes(example)) == {"data": FieldChange("just text", "other text")}
+
+
+def test_a_pickled_or_copied_instance_keeps_its_snapshot(drain: Callable[[], None]) -> None:
+    """An instance that went through pickle (a cache) or ``copy.deepcopy`` reports the same changes,
+    its deferred fields still unknown."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    Example.objects.create(name="cached", status="draft", data={"n": 1})
+
+    def pickled(instance: Example) -> Example:
+        revived: Example = pickle.loads(pickle.dumps(instance))
+        return revived
+
+    revivals: tuple[Callable[[Example], Example], ...] = (pickled, copy.deepcopy)
+    for revive in revivals:
+        loaded = revive(Example.objects.only("name", "data").get(name="cached"))
+        loaded.data["n"] += 1
+        loaded.status = "not loaded, not listed"
+        loaded.save()
+        drain()
+    assert [set(changes) for changes in seen] == [{"data"}, {"data"}]
+    assert [changes["data"].old for changes in seen] == [{"n": 1}, {"n": 2}]

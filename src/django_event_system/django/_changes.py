@@ -89,6 +89,11 @@ class _Missing:
     def __repr__(self) -> str:
         return "<not loaded>"
 
+    def __reduce__(self) -> str:
+        # The one instance, through pickle and copy: a cached or copied model instance keeps
+        # its snapshot, and a deferred field in it must stay unknown.
+        return "_MISSING"
+
 
 _MISSING: Any = _Missing()
 
