@@ -147,3 +147,21 @@ def test_a_pickled_or_copied_instance_keeps_its_snapshot(drain: Callable[[], Non
         drain()
     assert [set(changes) for changes in seen] == [{"data"}, {"data"}]
     assert [changes["data"].old for changes in seen] == [{"n": 1}, {"n": 2}]
+
+
+def test_a_snapshot_of_another_shape_counts_as_none(drain: Callable[[], None]) -> None:
+    """An instance unpickled with the dict snapshot of an earlier version lists no change, and fails nothing."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    example = Example.objects.get(pk=Example.objects.create(name="old").pk)
+    old = {"id": example.pk, "name": "old", "status": "draft", "data": {}, "notes": "", "place": None}
+    assert len(old) == len(Example._meta.concrete_fields)
+    example.__dict__[_changes._SNAPSHOT] = old
+    example.name = "new"
+    example.save(update_fields=["name"])
+    drain()
+    assert seen == [ModelChanges()]
+    example.name = "newer"
+    example.save()
+    drain()
+    assert dict(seen[1]) == {"name": FieldChange("new", "newer")}

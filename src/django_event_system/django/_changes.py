@@ -307,8 +307,10 @@ def snapshot_on_init(sender: type[Model], instance: Model, **kwargs: Any) -> Non
 
 def _stored(data: dict[str, Any], layout: _Layout) -> _Snapshot | None:
     """The instance's snapshot, if it has one that fits the model's fields."""
-    values: tuple[Any, ...] | None = data.get(_SNAPSHOT)
-    if values is None or len(values) != len(layout.attnames):
+    values: object = data.get(_SNAPSHOT)
+    # A tuple of the model's fields: not one from before a field was added, nor the dict an
+    # instance pickled by an earlier version of this package carries.
+    if type(values) is not tuple or len(values) != len(layout.attnames):
         return None
     return values, data.get(_COPIES)
 
