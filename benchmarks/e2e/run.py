@@ -11,12 +11,17 @@ writes ``benchmarks/e2e_results.md``.
 
 The two load shapes, both with 50 connections:
 
-``paced``      each connection waits ``--pause`` ms (40 by default) between an answer and its next
-               request, as users between clicks: the server has CPU to spare, so a request's
-               latency is what it waits for, and the p50 goal is judged here.
 ``saturated``  each connection sends its next request at once: the server's one process is always
                busy, every request waits behind the others, so the latency is the queue's and
-               follows the CPU each request costs; this shape measures throughput.
+               follows the CPU each request costs; this shape measures throughput. Its ``none``
+               figure is the server's capacity on this machine, measured first.
+``paced``      a fixed fraction (``--fraction``, 0.5 by default) of that capacity, the same rate
+               for every variant: each connection pauses between an answer and its next request,
+               as users between clicks, for as long as makes the rate (the warm-up measures how
+               long the variant takes to answer, and the pause is what is left of the interval).
+               The server has the same share of CPU to spare on any machine, so a request's
+               latency is what it waits for, and the p50 goal is judged here. ``--pause`` sets a
+               fixed pause instead.
 
 It fails (exit status 1) when a variant's handler did not handle every saved row exactly once,
 when a request failed, or when a server logged an error.
@@ -52,7 +57,8 @@ P50_GOAL = 1.10
 """Under the paced load, the ``observer`` variant's p50 may be at most this many times the ``none`` variant's."""
 
 Shape = Literal["paced", "saturated"]
-SHAPES: tuple[Shape, ...] = ("paced", "saturated")
+SHAPES: tuple[Shape, ...] = ("saturated", "paced")
+"""In the order they are measured: the saturated rate with no handler sets the paced rate."""
 
 LABELS: dict[Variant, str] = {
     "none": "No handler",
@@ -69,17 +75,16 @@ class Options:
     duration: float
     warmup: float
     connections: int
-    pause_ms: float
-    """The paced shape's pause between an answer and the next request on each connection."""
+    fraction: float
+    """The paced shape's rate, as a fraction of the saturated rate with no handler."""
+    pause_ms: float | None
+    """A fixed pause for the paced shape instead (ms between an answer and the next request)."""
     rounds: int
     client: str
     """``wrk`` or ``python``."""
     shapes: tuple[Shape, ...]
     pool_size: int
     """The event system's ``POOL_SIZE`` in the variants that install it."""
-
-    def pause(self, shape: Shape) -> float:
-        return self.pause_ms if shape == "paced" else 0.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Measurement:
     shape: Shape
     load: dict[str, Any]
     """The client's ``E2E-RESULT`` line: requests, duration and latency percentiles in µs, errors."""
+    pause_ms: float
+    """Each connection's pause between an answer and its next request (0 when saturated)."""
     counts: dict[str, Any]
     """The ``/drain/`` view's answer: rows, handled, distinct, unhandled, unknown, backlog..."""
     cpu_seconds: float | None
@@ -193,9 +200,9 @@ class Server:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def apply_load(url: str, options: Options, shape: Shape, duration: float) -> dict[str, Any]:
-    """Load ``url`` for ``duration`` seconds with the chosen client; return its result line's JSON."""
-    pause = options.pause(shape)
+def apply_load(url: str, options: Options, pause: float, duration: float) -> dict[str, Any]:
+    """Load ``url`` for ``duration`` seconds, each connection pausing ``pause`` ms between an answer
+    and its next request, with the chosen client; return its result line's JSON."""
     if options.client == "wrk":
         command = [
             "wrk",
@@ -232,20 +239,48 @@ def apply_load(url: str, options: Options, shape: Shape, duration: float) -> dic
     raise SystemExit(f"{command[0]} printed no result (exit {result.returncode}):\n{result.stdout}{result.stderr}")
 
 
-def measure(variant: Variant, shape: Shape, options: Options) -> Measurement:
-    """Serve ``variant``, warm it up, load it, drain it, stop it."""
+def pause_for(rate: float, connections: int, answer_ms: float) -> float:
+    """The pause (ms) that makes ``connections`` closed-loop connections send ``rate`` requests/s.
+
+    Each connection sends one request per interval, ``connections / rate`` seconds: the time the
+    server takes to answer (``answer_ms``, measured) and the pause. With the median answer time
+    the rate comes out a little above ``rate`` (the mean is longer), by well under 1% at the
+    default rate, where the interval is some 50 ms and an answer about 1 ms.
+    """
+    return max(0.0, 1000 * connections / rate - answer_ms)
+
+
+def measure(variant: Variant, shape: Shape, options: Options, rate: float | None) -> Measurement:
+    """Serve ``variant``, warm it up, load it, drain it, stop it.
+
+    ``rate`` is the paced shape's requests/s (``None`` when saturated, or with a fixed pause). The
+    warm-up, paced at the interval that rate gives, measures how long this variant takes to
+    answer (the client's median latency: a few slow answers, when the machine is busy elsewhere,
+    move the mean far more); a short second run, at the pause that leaves, measures it again on
+    the warm server (the warm-up's first answers are slow), and the measured run pauses for what
+    is left.
+    """
     server = Server(variant, options.pool_size)
     try:
-        if options.warmup > 0:
-            apply_load(server.url, options, shape, options.warmup)
+        paced = shape == "paced" and rate is not None and options.pause_ms is None
+        pause = 0.0
+        if shape == "paced":
+            pause = options.pause_ms if options.pause_ms is not None else pause_for(rate or 1, options.connections, 0)
+        runs = [options.warmup] if options.warmup > 0 else []
+        if paced:
+            runs.append(max(1.0, options.warmup / 2))
+        for duration in runs:
+            settling = apply_load(server.url, options, pause, duration)
+            if paced and rate is not None:
+                pause = pause_for(rate, options.connections, float(settling["p50_us"]) / 1000)
         cpu_before = server.cpu_seconds()
-        load = apply_load(server.url, options, shape, options.duration)
+        load = apply_load(server.url, options, pause, options.duration)
         cpu_after = server.cpu_seconds()
         with urllib.request.urlopen(server.url + "/drain/", timeout=600) as response:
             counts: dict[str, Any] = json.loads(response.read())
         server.stop()
         cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-        return Measurement(variant, shape, load, counts, cpu, server.log())
+        return Measurement(variant, shape, load, pause, counts, cpu, server.log())
     finally:
         server.cleanup()
 
@@ -279,6 +314,10 @@ class Summary:
         return sum(int(m.counts[key]) for m in self.rounds)
 
     @property
+    def pause_ms(self) -> float:
+        return median([m.pause_ms for m in self.rounds])
+
+    @property
     def cpu_per_request_us(self) -> float | None:
         values = [m.cpu_seconds / m.load["requests"] * 1e6 for m in self.rounds if m.cpu_seconds is not None]
         return median(values) if values else None
@@ -295,10 +334,16 @@ class Summary:
 Summaries = dict[Shape, dict[Variant, Summary]]
 
 
-def shape_title(shape: Shape, options: Options) -> str:
+def shape_title(shape: Shape, options: Options, rate: float | None) -> str:
     if shape == "paced":
+        if options.pause_ms is not None:
+            return (
+                f"Paced: {options.connections} connections, each pausing {options.pause_ms:g} ms between an "
+                "answer and its next request"
+            )
         return (
-            f"Paced: {options.connections} connections, each pausing {options.pause_ms:g} ms between an answer "
+            f"Paced: {options.fraction:.0%} of the saturated rate with no handler, {rate or 0:,.0f} requests/s "
+            f"offered to every variant by {options.connections} connections, each pausing between an answer "
             "and its next request"
         )
     return f"Saturated: {options.connections} connections, each sending its next request at once"
@@ -308,9 +353,9 @@ def table(summaries: dict[Variant, Summary]) -> list[str]:
     """The results table of one load shape in Markdown."""
     baseline = summaries["none"].latency_us("p50_us") if "none" in summaries else None
     lines = [
-        "| Variant | Requests/s | p50 | p99 | p50 vs no handler | Server CPU per request "
+        "| Variant | Requests/s | Pause | p50 | p99 | p50 vs no handler | Server CPU per request "
         "| Rows saved | Handler calls | Exactly once |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for variant, summary in summaries.items():
         p50 = summary.latency_us("p50_us")
@@ -318,7 +363,7 @@ def table(summaries: dict[Variant, Summary]) -> list[str]:
         cpu = summary.cpu_per_request_us
         once = "n/a (no handler)" if variant == "none" else ("yes" if summary.exactly_once else "**NO**")
         lines.append(
-            f"| {LABELS[variant]} | {summary.requests_per_second:,.0f} | {ms(p50)} "
+            f"| {LABELS[variant]} | {summary.requests_per_second:,.0f} | {summary.pause_ms:.1f} ms | {ms(p50)} "
             f"| {ms(summary.latency_us('p99_us'))} | {ratio} | {'' if cpu is None else f'{cpu:,.0f} µs'} "
             f"| {summary.count('rows'):,} | {summary.count('handled'):,} | {once} |"
         )
@@ -372,24 +417,34 @@ def version(distribution: str) -> str:
         return "not installed"
 
 
-def machine_lines(options: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
-    """Where and with what the figures were measured."""
+def cpu_model() -> str:
+    """The processor's name, from ``/proc/cpuinfo`` where there is one."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return cpu
+
+
+def source_commit() -> str:
+    """The commit the package's code comes from, and whether ``src/`` differs from it."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
+    return (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
+
+
+def machine_lines(options: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> list[str]:
+    """Where and with what the figures were measured."""
+    cpu = cpu_model()
     if options.client == "wrk":
         probe = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
         client = (probe.stdout + probe.stderr).splitlines()[0].split(" [")[0]
     else:
         client = "benchmarks/e2e/load.py (wrk was not found)"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
-    where = (commit.stdout.strip() or "unknown") + (" (src/ modified)" if dirty.stdout.strip() else "")
+    where = source_commit()
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
         f"- Load average (1, 5, 15 min) before the run: {', '.join(f'{v:.2f}' for v in load_before)}; "
@@ -412,6 +467,7 @@ def sqlite_version() -> str:
 def report(
     summaries: Summaries,
     options: Options,
+    rate: float | None,
     elapsed: float,
     command: str,
     load_before: tuple[float, ...],
@@ -428,11 +484,14 @@ def report(
         "process, loopback, SQLite in WAL mode); a handler of each new row waits 50 ms on "
         "`gevent.sleep(0.05)`. Latencies are those the load client measured from request to answer; "
         "each figure is the median of the rounds. Rows saved and handler calls cover the warm-up too "
-        "and are counted by the server after the load stopped and the queue was drained.",
+        "and are counted by the server after the load stopped and the queue was drained. The paced load "
+        "is the same rate for every variant, a fraction of the saturated rate with no handler measured "
+        "first; each connection's pause (the table's) is what is left of its interval once the variant "
+        "has answered, as measured in the warm-up.",
         "",
     ]
     for shape, by_variant in summaries.items():
-        lines += [f"## {shape_title(shape, options)}", "", *table(by_variant), ""]
+        lines += [f"## {shape_title(shape, options, rate)}", "", *table(by_variant), ""]
     if goal:
         lines += [goal, ""]
     lines += [
@@ -458,7 +517,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of measured load per variant")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before each measured run")
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--pause", type=float, default=40.0, help="the paced load's pause between requests, in ms")
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        default=0.5,
+        help="the paced load's rate, as a fraction of the saturated rate with no handler (0.5 by default)",
+    )
+    parser.add_argument(
+        "--pause", type=float, default=None, help="a fixed pause between requests for the paced load, in ms, instead"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="measure each variant this many times, alternating")
     parser.add_argument("--quick", action="store_true", help="5 s per variant, 1 s warm-up; writes nothing")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
@@ -469,9 +536,11 @@ def main() -> None:
         "--pool-size", type=int, default=100, help="POOL_SIZE of the variants with this package (100 by default)"
     )
     args = parser.parse_args()
-    for name in ("duration", "connections", "rounds", "pause", "pool_size"):
+    for name in ("duration", "connections", "rounds", "pool_size", "fraction"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.pause is not None and args.pause < 0:
+        parser.error("--pause must not be negative")
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
@@ -481,6 +550,7 @@ def main() -> None:
         duration=5.0 if args.quick else args.duration,
         warmup=1.0 if args.quick else args.warmup,
         connections=args.connections,
+        fraction=args.fraction,
         pause_ms=args.pause,
         rounds=args.rounds,
         client=client,
@@ -497,24 +567,34 @@ def main() -> None:
     )
     started = time.monotonic()
     measured: dict[Shape, dict[Variant, list[Measurement]]] = {s: {v: [] for v in variants} for s in options.shapes}
+    rate: float | None = None
+    calibrated = "saturated" in options.shapes and "none" in variants
+    if "paced" in options.shapes and options.pause_ms is None and not calibrated:
+        capacity = measure("none", "saturated", options, None)
+        rate = options.fraction * capacity.requests_per_second
+        print(f"capacity with no handler: {capacity.requests_per_second:,.0f} req/s; paced at {rate:,.0f}", flush=True)
     for round_number in range(1, options.rounds + 1):
         for shape in options.shapes:
             for variant in variants:
-                m = measure(variant, shape, options)
+                m = measure(variant, shape, options, rate if shape == "paced" else None)
                 measured[shape][variant].append(m)
                 print(
                     f"round {round_number} {shape:>9} {variant:>8}: {m.requests_per_second:7,.0f} req/s, "
-                    f"p50 {ms(m.load['p50_us'])}, p99 {ms(m.load['p99_us'])}; "
+                    f"pause {m.pause_ms:.1f} ms, p50 {ms(m.load['p50_us'])}, p99 {ms(m.load['p99_us'])}; "
                     f"rows {m.counts['rows']:,}, handled {m.counts['handled']:,}",
                     flush=True,
                 )
+                if rate is None and shape == "saturated" and variant == "none" and options.pause_ms is None:
+                    # The first round's capacity sets the paced rate of every round.
+                    rate = options.fraction * m.requests_per_second
+                    print(f"paced load: {rate:,.0f} req/s ({options.fraction:.0%} of that)", flush=True)
     elapsed = time.monotonic() - started
     load_after = os.getloadavg()
     summaries: Summaries = {
         shape: {v: Summary(v, rounds) for v, rounds in by_variant.items()} for shape, by_variant in measured.items()
     }
     for shape, by_variant in summaries.items():
-        print(f"\n{shape_title(shape, options)}\n")
+        print(f"\n{shape_title(shape, options, rate)}\n")
         print("\n".join(table(by_variant)))
     goal = goal_line(summaries)
     if goal:
@@ -524,8 +604,18 @@ def main() -> None:
     ]
     if not args.quick:
         command = " ".join(["scripts/bench-e2e", *sys.argv[1:]])
-        args.output.write_text(report(summaries, options, elapsed, command, load_before, load_after))
-        print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+        write_results(args.output, report(summaries, options, rate, elapsed, command, load_before, load_after))
+    fail_on(problems)
+
+
+def write_results(path: Path, text: str) -> None:
+    """Write a results file and say where."""
+    path.write_text(text)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def fail_on(problems: list[str]) -> None:
+    """Exit with status 1, listing them, if anything went wrong."""
     if problems:
         print("\n".join(problems), file=sys.stderr)
         raise SystemExit(1)

@@ -501,6 +501,46 @@ def test_cache_is_invalidated_on_cancellation() -> None:
     assert calls == [("h", "evt")]
 
 
+def test_has_handlers_follows_registrations_and_cancellations() -> None:
+    """``has_handlers`` answers from the resolution cache, and moves with every change to it."""
+    registry = PatternRegistry()
+    assert not registry.has_handlers("orders::1::paid")  # cached as having none
+    paid = registry.register(r"orders::\d+::paid", recorder([], "paid"))
+    assert registry.has_handlers("orders::1::paid")
+    assert not registry.has_handlers("orders::1::shipped")
+    literal = registry.register("orders::1::shipped", recorder([], "shipped"))
+    assert registry.has_handlers("orders::1::shipped")
+    snapshot = registry.snapshot()
+    literal.cancel()
+    assert not registry.has_handlers("orders::1::shipped")
+    paid.cancel()
+    assert not registry.has_handlers("orders::1::paid")
+    registry.restore(snapshot)
+    assert registry.has_handlers("orders::1::paid")
+    assert registry.has_handlers("orders::1::shipped")
+    registry.clear()
+    assert not registry.has_handlers("orders::1::paid")
+
+
+def test_has_handlers_forgets_a_once_handler_that_ran_and_a_collected_weak_one() -> None:
+    """A ``once`` handler that ran and a weak one whose object was collected count no more."""
+    registry = PatternRegistry()
+    registry.register("once", recorder([], "once"), once=True)
+    assert registry.has_handlers("once")
+    run(registry, "once")
+    assert not registry.has_handlers("once")
+
+    class Target:
+        def handle(self, name: str) -> None: ...
+
+    target = Target()
+    registry.register("weak", target.handle, weak=True)
+    assert registry.has_handlers("weak")
+    del target
+    gc.collect()
+    assert not registry.has_handlers("weak")
+
+
 # -- property: resolution equals a brute-force fullmatch over the live patterns ------------------
 
 PIECES = ["a", "b", "::", ".*", "(a|b)", "[ab]+", r"\d+", "1", "b*"]
@@ -539,8 +579,10 @@ def test_resolution_matches_brute_force(
         return tuple(entry[4] for entry in sorted(live, key=lambda entry: (-entry[2], entry[3])))
 
     def check(name: str) -> None:
+        assert registry.has_handlers(name) == bool(expected(name))
         assert registry.resolve(name) == expected(name)
         assert registry.resolve(name) == expected(name)  # a second time, from the cache
+        assert registry.has_handlers(name) == bool(expected(name))
         assert registry.cached_names() <= cache_size
 
     for operation in operations:

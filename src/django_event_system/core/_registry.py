@@ -564,6 +564,18 @@ class PatternRegistry:
             cache.pop(name, None)
         return callbacks
 
+    def has_handlers(self, name: str) -> bool:
+        """Whether any registration's pattern matches ``name``: one cached look-up for a seen name.
+
+        The answer is :meth:`resolve`'s, from the same cache, so it follows every registration
+        and cancellation (a ``once`` handler that ran, a weak one whose object was collected) as
+        resolution does. For callers that skip building an event nobody would receive.
+        """
+        callbacks = self._cache.get(name)
+        if callbacks is None:
+            callbacks = self.resolve(name)
+        return bool(callbacks)
+
     def registrations_for(self, name: str) -> list[Registration]:
         """Return the registrations whose pattern matches ``name``, in the order they run."""
         return [entry.registration for entry in self._match(name)]

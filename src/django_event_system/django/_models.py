@@ -3,6 +3,16 @@
 A model is *bound* when an Observer observes it or ``RegisterSignalsFor`` was called for it.
 Whatever the number of Observers and calls, a bound model's signals are connected once, so
 every save dispatches each event once (per dispatcher).
+
+An event that nothing can receive is not dispatched at all: before building it, the receiver
+asks the dispatcher's registry whether any handler matches its name (``has_handlers``, one
+cached look-up, right as handlers come and go) and whether anything intercepts its dispatches
+(the testing helpers, ``intercept()``), which must see every event. So a save of a model whose
+Observer defines only ``created`` dispatches that one event, not ``creating``, ``saving`` and
+``saved`` as well. The core's own interceptors do not count: the queued handlers' dispatch
+check and the commit gate act only on events that have handlers. A handler registered after
+a save gets the events of the next one; one registered while the queue still holds a save's
+events does not get those that had no handler when the model saved.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
+from ..core._queued import _DispatchCheck
 from . import _changes
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
@@ -69,6 +80,9 @@ class ModelBinding:
         self.track_changes = False
         self.connected = False
         self._uid = f"django_event_system:{model._meta.label}"
+        # Per dispatcher: its interceptors when last looked at, and whether one of them watches
+        # every event (see _watched).
+        self._interceptors_seen: dict[EventDispatcher, tuple[object, bool]] = {}
 
     def claim(self, key: Hashable, dispatcher: EventDispatcher, track_changes: bool) -> None:
         """Add (or replace) a claimant: the model dispatches to ``dispatcher`` while claimed."""
@@ -106,7 +120,9 @@ class ModelBinding:
             self.connected = False
             logger.debug("model events of %s are no longer dispatched", model._meta.label)
         if track and not self.track_changes:
-            signals.post_init.connect(self._post_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init")
+            signals.post_init.connect(
+                _changes.snapshot_on_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init"
+            )
             _changes._tracked.add(model)
             _changes.watch_refreshes(model)
         elif not track and self.track_changes:
@@ -121,13 +137,25 @@ class ModelBinding:
         name = self.names[action]
         if action in COMMIT_ACTIONS:
             for dispatcher in self.dispatchers:
-                dispatch_model_event(dispatcher, name, instance, using)
+                if dispatcher.registry.has_handlers(name) or self._watched(dispatcher):
+                    dispatch_model_event(dispatcher, name, instance, using)
         else:
             for dispatcher in self.dispatchers:
-                dispatcher.Dispatch(name, instance)
+                if dispatcher.registry.has_handlers(name) or self._watched(dispatcher):
+                    dispatcher.Dispatch(name, instance)
 
-    def _post_init(self, sender: type[Model], instance: Model, **kwargs: Any) -> None:
-        _changes.take_snapshot(instance)
+    def _watched(self, dispatcher: EventDispatcher) -> bool:
+        """Whether something intercepts ``dispatcher``'s events that may want one without handlers."""
+        interceptors = dispatcher._interceptors
+        if not interceptors:
+            return False
+        seen = self._interceptors_seen.get(dispatcher)
+        if seen is not None and seen[0] is interceptors:
+            return seen[1]
+        # The tuple is replaced whenever an interceptor comes or goes, so it is its own version.
+        watched = not all(_acts_on_handled_events_only(interceptor) for interceptor in interceptors)
+        self._interceptors_seen[dispatcher] = (interceptors, watched)
+        return watched
 
     def _pre_save(
         self,
@@ -177,6 +205,18 @@ class ModelBinding:
 
     def __repr__(self) -> str:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
+
+
+def _acts_on_handled_events_only(interceptor: object) -> bool:
+    """Whether ``interceptor`` is one of the core's own, which leave an event without handlers alone.
+
+    The queued handlers' dispatch check looks for queued handlers among the event's; the commit
+    gate holds back the share of after-commit handlers. Anything else (the testing helpers'
+    tap, an ``intercept()`` of the application's) may want every event.
+    """
+    return getattr(interceptor, "commit_gate", None) is not None or isinstance(
+        getattr(interceptor, "__self__", None), _DispatchCheck
+    )
 
 
 _bindings: dict[type[Model], ModelBinding] = {}

@@ -51,7 +51,8 @@ class Observer(QueuedOptions, Generic[ModelT]):
     event ``events::db::<GetPathFromClass(Model)>::<action>``. The actions are ``creating``,
     ``created``, ``updating``, ``updated``, ``deleting``, ``deleted``, plus ``saving`` and
     ``saved`` for both creates and updates. Defining an Observer also makes the model dispatch
-    all those events, for any listener. The class registers one instance of itself when it is
+    all those events, for any listener (those that nothing can receive are not dispatched at
+    all). The class registers one instance of itself when it is
     defined, once: defining it again (a module imported twice) replaces the first.
 
     Class options:

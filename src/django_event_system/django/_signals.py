@@ -39,8 +39,9 @@ def RegisterSignalsFor(
         # {'creating': 'events::db::my::models::Example::creating', 'created': ..., ...}
 
     The events are those an Observer of the model would get: creating, created, updating,
-    updated, deleting, deleted, saving and saved. Calling it again, or observing the model too,
-    never dispatches an event twice.
+    updated, deleting, deleted, saving and saved; an event that no handler of ``dispatcher``
+    matches, and that nothing intercepts, is not dispatched. Calling it again, or observing the
+    model too, never dispatches an event twice.
 
     :param dispatcher: the dispatcher that receives the events.
     :param track_changes: keep a snapshot of loaded instances, for :func:`get_changes`.

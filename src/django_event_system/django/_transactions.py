@@ -45,9 +45,23 @@ def wants_after_commit(callback: Handler) -> bool:
 
 
 def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model, using: str | None) -> None:
-    """Dispatch a commit-sensitive model event, holding it back for after-commit handlers until ``using`` commits."""
-    if not dispatch_after_commit(dispatcher, name, (instance,), using=using):
+    """Dispatch a commit-sensitive model event, holding it back for after-commit handlers until ``using`` commits.
+
+    Only a dispatcher with after-commit registrations, or a handler that waits for the commit
+    (a queued one while messages are held), can hold anything back; the others dispatch at once,
+    without asking the commit gate.
+    """
+    registry = dispatcher.registry
+    may_hold = bool(registry.after_commit_registrations()) or _waits_for_the_commit(registry.resolve(name))
+    if not (may_hold and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
         dispatcher.Dispatch(name, instance)
+
+
+def _waits_for_the_commit(callbacks: tuple[Handler, ...]) -> bool:
+    for callback in callbacks:  # noqa: SIM110 - it runs at every model event, where any() of a generator costs more
+        if getattr(callback, "__event_system_after_commit__", False) is True:
+            return True
+    return False
 
 
 class TransactionCommits:

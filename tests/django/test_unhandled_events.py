@@ -1,0 +1,264 @@
+"""Tests for model events that nothing can receive: not dispatched, and dispatched again as soon as something can.
+
+A bound model asks each dispatcher, at every save and delete, whether a handler matches the
+event's name or something intercepts its dispatches; only then is the event built and queued.
+These tests spy on ``Dispatch`` to see which events were dispatched at all, and check that
+whatever can receive an event (handlers of every kind, added at any time, and the testing
+helpers) still gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor
+from django_event_system.core import EventDispatcher, InMemoryTransport, using_transport
+from django_event_system.testing import EventRecorder, fake, fake_transport, muted, record_events
+
+from .testapp.models import Example
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLE = "events::db::tests::django::testapp::models::Example"
+
+
+def spy_on(dispatcher: EventDispatcher, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The actions of the model events handed to ``dispatcher`` from now on, in order: through
+    ``Dispatch``, or ``deliver_to`` for the share held until a commit."""
+    actions: list[str] = []
+    dispatch, deliver_to = dispatcher.Dispatch, dispatcher.deliver_to
+
+    def note(name: object) -> None:
+        if isinstance(name, str) and name.startswith(EXAMPLE):
+            actions.append(name.removeprefix(f"{EXAMPLE}::"))
+
+    def spy_dispatch(event: Any, /, *args: Any, **kwargs: Any) -> Any:
+        note(event)
+        return dispatch(event, *args, **kwargs)
+
+    def spy_deliver_to(callbacks: Any, name: str, *args: Any, **kwargs: Any) -> bool:
+        note(name)
+        return deliver_to(callbacks, name, *args, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "Dispatch", spy_dispatch)
+    monkeypatch.setattr(dispatcher, "deliver_to", spy_deliver_to)
+    return actions
+
+
+@pytest.fixture
+def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The actions of the model events handed to ``Dispatcher`` during the test (see :func:`spy_on`)."""
+    return spy_on(Dispatcher, monkeypatch)
+
+
+@pytest.fixture
+def created_calls() -> list[str]:
+    """What an Observer of Example that defines ``created`` alone is called with: ``created:<name>``."""
+    calls: list[str] = []
+
+    class CreatedOnly(Observer[Example]):
+        observes = Example
+
+        def created(self, event_name: str, instance: Example) -> None:
+            calls.append(f"created:{instance.name}")
+
+    return calls
+
+
+def test_a_save_dispatches_only_the_events_that_have_handlers(
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
+) -> None:
+    """An Observer with ``created`` alone: a create dispatches ``created``; an update or a delete, nothing."""
+    example = Example.objects.create(name="one")
+    drain()
+    example.name = "two"
+    example.save()
+    example.delete()
+    drain()
+    assert dispatched == ["created"]
+    assert created_calls == ["created:one"]
+
+
+def test_a_handler_added_after_a_first_save_gets_the_next_events(
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
+) -> None:
+    """Registering a handler for an event the model never dispatched makes the next save dispatch it."""
+    example = Example.objects.create(name="first")
+    drain()
+    seen: list[str] = []
+    Dispatcher.RegisterHandler(f"{EXAMPLE}::(updated|saved)", lambda name, instance: seen.append(name))
+    example.name = "second"
+    example.save()
+    drain()
+    assert dispatched == ["created", "updated", "saved"]
+    assert seen == [f"{EXAMPLE}::updated", f"{EXAMPLE}::saved"]
+
+
+def test_an_event_listener_added_later_gets_its_events(drain: Callable[[], None]) -> None:
+    """An EventListener class with a pattern, defined after the model's first save, gets the next one."""
+    RegisterSignalsFor(Example)
+    Example.objects.create(name="before")
+    drain()
+    seen: list[str] = []
+
+    class Deletions(EventListener):
+        listensFor = [rf"{EXAMPLE}::delet(ing|ed)"]
+
+        def handle(self, event_name: str, instance: Example) -> None:
+            seen.append(f"{event_name.rsplit('::', 1)[1]}:{instance.name}")
+
+    try:
+        Example.objects.get(name="before").delete()
+        drain()
+    finally:
+        Deletions.unregister()
+    assert seen == ["deleting:before", "deleted:before"]
+
+
+def test_removing_the_last_handler_of_an_event_stops_its_dispatch(
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
+) -> None:
+    """Once its last handler is cancelled, an event is no longer dispatched; the others still are."""
+    saved = Dispatcher.RegisterHandler(f"{EXAMPLE}::saved", lambda name, instance: None)
+    also_saved = Dispatcher.RegisterHandler(f"{EXAMPLE}::save[d]", lambda name, instance: None)
+    Example.objects.create(name="with")
+    saved.cancel()
+    Example.objects.create(name="one left")
+    also_saved.cancel()
+    Example.objects.create(name="without")
+    drain()
+    assert dispatched == ["created", "saved", "created", "saved", "created"]
+    assert created_calls == ["created:with", "created:one left", "created:without"]
+
+
+def test_a_recorder_sees_every_model_event_even_without_handlers(drain: Callable[[], None]) -> None:
+    """``record_events()`` sees the four events of a create that no handler receives."""
+    RegisterSignalsFor(Example)
+    with record_events() as events:
+        Example.objects.create(name="recorded")
+    assert events.names == [f"{EXAMPLE}::{action}" for action in ("creating", "saving", "created", "saved")]
+
+
+def test_the_pytest_fixture_sees_model_events_without_handlers(dispatched_events: EventRecorder) -> None:
+    """The ``dispatched_events`` fixture records model events that nothing handles."""
+    RegisterSignalsFor(Example)
+    Example.objects.create(name="fixture")
+    dispatched_events.assert_dispatched(f"{EXAMPLE}::created", times=1)
+    dispatched_events.assert_dispatched(f"{EXAMPLE}::saving", times=1)
+
+
+def test_fake_and_muted_record_model_events_without_handlers() -> None:
+    """``fake(target)`` and ``muted()`` record the model events they are given, handled or not."""
+    RegisterSignalsFor(Example)
+    with fake(f"{EXAMPLE}::created") as faked:
+        Example.objects.create(name="faked")
+    faked.assert_dispatched(f"{EXAMPLE}::created", times=1, status="withheld")
+    with muted() as silenced:
+        Example.objects.get(name="faked").delete()
+    silenced.assert_dispatched(f"{EXAMPLE}::deleted", times=1, status="withheld")
+
+
+@Dispatcher.MocksDispatch
+def test_expect_is_met_by_a_model_event_without_handlers() -> None:
+    """Inside ``MocksDispatch``, ``Expect`` of a model event nothing handles is met by the save."""
+    RegisterSignalsFor(Example)
+    Dispatcher.Expect(f"{EXAMPLE}::updating")
+    example = Example.objects.create(name="mocked")
+    example.name = "renamed"
+    example.save()
+
+
+def test_an_interceptor_sees_model_events_without_handlers(drain: Callable[[], None]) -> None:
+    """``Dispatcher.intercept()`` is shown every model event; once cancelled, they stop."""
+    RegisterSignalsFor(Example)
+    shown: list[str] = []
+
+    def interceptor(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: object) -> bool:
+        if name.startswith(EXAMPLE):
+            shown.append(name.removeprefix(f"{EXAMPLE}::"))
+        return False
+
+    interception = Dispatcher.intercept(interceptor)
+    try:
+        Example.objects.create(name="shown")
+    finally:
+        interception.cancel()
+    Example.objects.create(name="not shown")
+    drain()
+    assert shown == ["creating", "saving", "created", "saved"]
+
+
+def record_saved_example(event_name: str, instance: Example) -> None:
+    """A queued handler (module level, so that a worker finds it by name)."""
+
+
+@pytest.fixture
+def bus() -> Iterator[EventDispatcher]:
+    """A dispatcher of the test's own: the queued handlers' dispatch check, once installed, stays."""
+    dispatcher = EventDispatcher()
+    yield dispatcher
+    dispatcher.ClearQueue(timeout=10)
+    dispatcher.registry.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_handler_gets_its_model_event_and_the_others_are_still_skipped(
+    bus: EventDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queued handler of ``saved`` gets one message per save; the events without handlers are not
+    dispatched, though the queued handlers' dispatch check now intercepts the dispatcher."""
+    RegisterSignalsFor(Example, dispatcher=bus)
+    dispatched = spy_on(bus, monkeypatch)
+    bus.RegisterHandler(f"{EXAMPLE}::saved", record_saved_example, queued=True)
+    assert bus._interceptors  # the dispatch check
+    with fake_transport() as transport:
+        Example.objects.create(name="queued")
+        bus.ClearQueue(timeout=10)
+    assert dispatched == ["saved"]
+    assert [message.event_name for message in transport.messages] == [f"{EXAMPLE}::saved"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_after_commit_handler_gets_its_model_event_after_the_commit(
+    bus: EventDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An after-commit handler of ``created`` gets it once the transaction commits; ``saved``, which
+    nothing handles, is not dispatched, though the commit gate now intercepts the dispatcher."""
+    RegisterSignalsFor(Example, dispatcher=bus)
+    dispatched = spy_on(bus, monkeypatch)
+    seen: list[str] = []
+    bus.RegisterHandler(f"{EXAMPLE}::created", lambda name, instance: seen.append(instance.name), after_commit=True)
+    bus.RegisterHandler("elsewhere::paid", lambda name: None, after_commit=True)  # installs the commit gate
+    assert bus._interceptors
+    with using_transport(InMemoryTransport()), transaction.atomic():
+        Example.objects.create(name="committed")
+        bus.ClearQueue(timeout=10)
+        assert seen == []
+    bus.ClearQueue(timeout=10)
+    assert seen == ["committed"]
+    assert dispatched == ["created"]
+
+
+def test_each_dispatcher_dispatches_only_what_its_own_handlers_receive(
+    bus: EventDispatcher,
+    drain: Callable[[], None],
+    dispatched: list[str],
+    created_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a model bound to two dispatchers, each one is asked about its own handlers."""
+    on_bus = spy_on(bus, monkeypatch)
+    RegisterSignalsFor(Example, dispatcher=bus)
+    seen: list[str] = []
+    bus.RegisterHandler(f"{EXAMPLE}::saved", lambda name, instance: seen.append(instance.name))
+    Example.objects.create(name="both")
+    drain()
+    bus.ClearQueue(timeout=10)
+    assert dispatched == ["created"]
+    assert on_bus == ["saved"]
+    assert created_calls == ["created:both"]
+    assert seen == ["both"]
