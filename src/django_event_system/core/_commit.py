@@ -72,6 +72,7 @@ class PendingCommit(Protocol):
     def state(self) -> HoldState:
         """``"held"`` until the commit, ``"released"`` once ``release`` was called,
         ``"discarded"`` once a rollback dropped it."""
+        ...
 
 
 class CommitHook(Protocol):

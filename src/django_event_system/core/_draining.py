@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import gevent
 
@@ -107,7 +107,7 @@ def ensure_cleared(dispatcher: Drainable, func: _F) -> _F:
             await dispatcher.aclear_queue()
             return result
 
-        return async_wrapper  # type: ignore[return-value]
+        return cast("_F", async_wrapper)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -115,7 +115,7 @@ def ensure_cleared(dispatcher: Drainable, func: _F) -> _F:
         dispatcher.ClearQueue()
         return result
 
-    return wrapper  # type: ignore[return-value]
+    return cast("_F", wrapper)
 
 
 class QueueCleared:

@@ -56,7 +56,7 @@ a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`
 def settle(result: object) -> None:
     """What a handler returned: a coroutine (an ``async def`` handler) is awaited, off this thread."""
     if isinstance(result, Coroutine):
-        await_coroutine(result)
+        await_coroutine(result)  # pyright: ignore[reportUnknownArgumentType]
 
 
 class Handling:

@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
-import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
@@ -129,7 +128,7 @@ class _HubState:
 
 def _take_all(pending: collections.deque[Item]) -> list[Item]:
     """Empty ``pending`` into a list; safe while its own thread pops from it too."""
-    items = []
+    items: list[Item] = []
     while True:
         try:
             items.append(pending.popleft())
@@ -540,7 +539,8 @@ def _thread_stats(state: _HubState, now: float) -> ThreadStats:
         age = None
     else:
         age = now - head[5] if len(head) > 5 and head[5] else None
-    thread = threading._active.get(state.life.ident)  # type: ignore[attr-defined]
+    # threading._active: the threads by ident, read without the copy that threading.enumerate() makes.
+    thread: threading.Thread | None = vars(threading)["_active"].get(state.life.ident)
     return ThreadStats(
         thread=state.life.ident,
         name=None if thread is None else thread.name,
@@ -561,7 +561,7 @@ def _busy(state: _HubState) -> int:
     return sum(1 for running in state.greenlets if running not in draining)
 
 
-def _end_of_thread(queue: weakref.ref[GeventQueue], state: _HubState, can_run: bool) -> bool:
+def _end_of_thread(queue: Callable[[], GeventQueue | None], state: _HubState, can_run: bool) -> bool:
     instance = queue()
     return False if instance is None else instance._thread_ended(state, can_run)
 

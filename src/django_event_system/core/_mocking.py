@@ -198,6 +198,7 @@ class DispatchObserver(Protocol):
 
     def swallows(self, name: str, event: Event | None) -> bool:
         """Whether the dispatch must not reach its listeners."""
+        ...
 
     def observe(self, record: RecordedEvent) -> None:
         """See the dispatch (``record.delivered`` says whether any observer swallowed it)."""

@@ -38,7 +38,7 @@ def autodiscover(
     :returns: the dotted names of the modules imported by this call.
     """
     names = tuple(conf.autodiscover_modules if module_names is None else module_names)
-    imported = []
+    imported: list[str] = []
     for app_config in apps.get_app_configs() if app_configs is None else app_configs:
         for name in names:
             dotted = f"{app_config.name}.{name}"

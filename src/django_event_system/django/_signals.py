@@ -229,10 +229,10 @@ def describe_signal(signal: Signal) -> str:
     """The dotted path of a signal, found among the loaded modules (its defining module first)."""
     found: list[str] = []
     for module_name, module in list(sys.modules.items()):
-        namespace = getattr(module, "__dict__", None)
+        namespace: object = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
-        for attribute, value in list(namespace.items()):
+        for attribute, value in list(cast("dict[str, object]", namespace).items()):
             if value is signal and not attribute.startswith("_"):
                 found.append(f"{module_name}.{attribute}")
     if not found:

@@ -6,7 +6,7 @@ import collections
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
@@ -318,7 +318,7 @@ def _describe_record(record: RecordedEvent) -> str:
 
 
 @contextlib.contextmanager
-def record_events(*, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
+def record_events(*, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Record everything dispatched inside the block; listeners run as usual.
 
     ::

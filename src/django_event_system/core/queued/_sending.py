@@ -33,7 +33,7 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -98,6 +98,7 @@ class Outbox(Protocol):
     @property
     def default(self) -> bool:
         """Whether queued handlers that do not say (``Queued(outbox=None)``) use the outbox."""
+        ...
 
     def write(self, messages: list[Message]) -> None:
         """Store ``messages`` durably, with the data of the dispatching code (its transaction).
@@ -138,7 +139,7 @@ def current_transport() -> Transport | None:
 @contextlib.contextmanager
 def using_transport(
     transport: Transport | None, *, on_enqueue_error: EnqueueErrorPolicy = "raise"
-) -> Iterator[Transport | None]:
+) -> Generator[Transport | None, None, None]:
     """Within the block, send through ``transport``; the previous configuration comes back after."""
     previous = (_config.transport, _config.on_enqueue_error)
     configure_transport(transport, on_enqueue_error=on_enqueue_error)
