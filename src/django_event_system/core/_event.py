@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
 
-from typing_extensions import ParamSpec, dataclass_transform
+from typing_extensions import ParamSpec, Self, TypeIs, dataclass_transform
 
 from ._names import GetPathFromClass
 
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from ._handlers import Handler
     from ._registry import Registration
 
-__all__ = ["Event", "EventBus", "EventMeta", "watch_event_classes"]
+__all__ = ["Event", "EventBus", "EventMeta", "is_event_class", "watch_event_classes"]
 
 _P = ParamSpec("_P")
 _E = TypeVar("_E", bound="Event")
+# What an Event class's constructor returns: unbounded, since a classmethod's ``cls`` typed as a
+# constructor (Callable[_P, _T]) has to accept type[T] for any T (pyright checks it).
+_T = TypeVar("_T")
 
 
 # The identity that every event carries (see Event.event_id); a subclass cannot redefine it.
@@ -58,6 +61,7 @@ class EventBus(Protocol):
         after_commit: bool = False,
     ) -> Registration:
         """Register a handler for a pattern or an Event class."""
+        ...
 
 
 ClassWatcher = Callable[["type[Event]", tuple[object, ...]], None]
@@ -178,6 +182,13 @@ class Event(metaclass=EventMeta):
 
     _propagation_stopped: ClassVar[bool] = False
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def _listened_by(cls, handler: Callable[[Self], object], /) -> None:
+            """For the type checkers alone: the class is a target of the listeners whose ``handle``
+            takes its instances (``EventListener[OrderPlaced]``'s ``listensFor``)."""
+
     @classmethod
     def GetEventName(cls) -> str:
         """Return this event class's name."""
@@ -186,7 +197,7 @@ class Event(metaclass=EventMeta):
     get_event_name = GetEventName
 
     @classmethod
-    def Dispatch(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+    def Dispatch(cls: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Build an instance from the arguments, dispatch it and return it.
 
         Handlers registered with ``RegisterHandler`` receive ``(name, event)``; EventListeners
@@ -194,13 +205,14 @@ class Event(metaclass=EventMeta):
         reaches the caller and nothing is dispatched.
         """
         event = cls(*args, **kwargs)
-        event.dispatcher.Dispatch(event)
+        instance: Any = event  # an instance of the Event class that cls is
+        instance.dispatcher.Dispatch(instance)
         return event
 
     dispatch = Dispatch
 
     @classmethod
-    def DispatchAsync(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+    def DispatchAsync(cls: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Deprecated: an old name of :meth:`Dispatch`, which never blocks either.
 
         .. deprecated:: 2.0
@@ -211,12 +223,19 @@ class Event(metaclass=EventMeta):
             stacklevel=2,
         )
         event = cls(*args, **kwargs)
-        event.dispatcher.Dispatch(event)
+        instance: Any = event  # an instance of the Event class that cls is
+        instance.dispatcher.Dispatch(instance)
         return event
 
     @classmethod
     def AddListener(
-        cls, handler: Handler, *, priority: int = 0, once: bool = False, weak: bool = False, after_commit: bool = False
+        cls: type[_E],
+        handler: Callable[[str, _E], object],
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        after_commit: bool = False,
     ) -> Registration:
         """Register ``handler`` for this event; it is called as ``handler(name, event)``.
 
@@ -261,10 +280,18 @@ class Event(metaclass=EventMeta):
 
     def _identify(self) -> str:
         # Given lazily: a uuid4 costs far more than dispatching, and most events never need one.
-        attributes = self.__dict__
+        attributes = vars(self)
         attributes.setdefault("_event_ts", time.time())
         event_id: str = attributes.setdefault("_event_id", str(uuid.uuid4()))
         return event_id
 
     def __str__(self) -> str:
         return type(self).__event_name__
+
+
+def is_event_class(value: object) -> TypeIs[type[Event]]:
+    """Whether ``value`` is an Event class (``Event`` itself included).
+
+    For the places that check what untyped code passes as an event or a pattern.
+    """
+    return isinstance(value, type) and issubclass(value, Event)
