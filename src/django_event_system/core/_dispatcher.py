@@ -148,7 +148,7 @@ class EventDispatcher:
 
     @sync.setter
     def sync(self, value: bool | None) -> None:
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"sync must be a bool or None, not {value!r}")
         self._sync = value
         self._update_fast_path()

@@ -197,7 +197,7 @@ def drain_for_worker(when: str, timeout: float | None = None) -> None:
 
 def _after_fork_in_child() -> None:
     for dispatcher in live_dispatchers():
-        dispatcher._after_fork_in_child()
+        dispatcher._after_fork_in_child()  # pyright: ignore[reportPrivateUsage]
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
@@ -209,6 +209,6 @@ def _drain_at_exit() -> None:
     """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
     for dispatcher in live_dispatchers():
         try:
-            dispatcher._drain_everything()
+            dispatcher._drain_everything()  # pyright: ignore[reportPrivateUsage]
         except Exception:
             logger.exception("handlers failed while the event queue drained at interpreter exit")

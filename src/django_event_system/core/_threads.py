@@ -265,7 +265,7 @@ def current_life() -> ThreadLife:
 def _watch_end(life: ThreadLife) -> None:
     thread = None if gevent.monkey.is_module_patched("threading") else threading.current_thread()
     delete: Callable[[], None] | None = getattr(thread, "_delete", None)
-    if thread is not None and not isinstance(thread, threading._DummyThread) and callable(delete):
+    if thread is not None and not isinstance(thread, threading._DummyThread) and callable(delete):  # pyright: ignore[reportPrivateUsage]
         # threading.Thread calls _delete() after run() returns, in the thread itself: the last
         # moment at which greenlets can still run there.
 
@@ -308,7 +308,7 @@ def _after_fork_in_child() -> None:
     life.ident = _main_ident
     life.drains.clear()
     life.waiters.clear()
-    life._on_end.clear()
+    life._on_end.clear()  # pyright: ignore[reportPrivateUsage]
     hub = _existing_hub()
     if hub is not None and not gevent.monkey.is_module_patched("os"):
         # A patched os.fork does this itself; the libev loop must not share the parent's backend.

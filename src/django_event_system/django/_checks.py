@@ -96,7 +96,7 @@ def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             continue
         seen.add(type(listener))
         value: object = listener.after_commit
-        if not isinstance(value, bool):
+        if not isinstance(value, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             cls = type(listener)
             errors.append(
                 checks.Error(

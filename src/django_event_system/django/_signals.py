@@ -50,7 +50,7 @@ def RegisterSignalsFor(
     problem = check_model(model)
     if problem is not None:
         raise TypeError(f"RegisterSignalsFor() takes a concrete model class: {problem}")
-    if not isinstance(dispatcher, EventDispatcher):
+    if not isinstance(dispatcher, EventDispatcher):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"dispatcher must be an EventDispatcher, not {dispatcher!r}")
     binding = bind(model)
     binding.claim(("RegisterSignalsFor", id(dispatcher)), dispatcher, track_changes)
@@ -167,7 +167,7 @@ def SignalToEvent(
     :raises TypeError: neither or both of ``event`` and ``hook``; an ``event`` that is not a name or
         an Event class; a ``hook`` that is not callable; a ``signal`` that is not a Signal.
     """
-    if not isinstance(signal, Signal):
+    if not isinstance(signal, Signal):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"SignalToEvent() takes a django.dispatch.Signal, not {signal!r}")
     if event is None and hook is None:
         raise TypeError("SignalToEvent() needs an event (a name or an Event class) or a hook that returns one")
@@ -181,7 +181,7 @@ def SignalToEvent(
                 raise ValueError("SignalToEvent() was given an empty event name")
         elif not _is_event_class(event):
             raise TypeError(f"SignalToEvent() takes an event name (str) or an Event class as event, not {event!r}")
-    if not isinstance(dispatcher, EventDispatcher):
+    if not isinstance(dispatcher, EventDispatcher):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"dispatcher must be an EventDispatcher, not {dispatcher!r}")
     key = (id(signal), event if isinstance(event, str) else id(event), id(sender), id(hook), id(dispatcher))
     with _lock:

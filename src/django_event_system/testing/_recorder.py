@@ -232,7 +232,7 @@ class EventRecorder:
         __tracebackhide__ = True  # pytest shows the test's frame, not this one
         count_given: object = times  # typed int, but checked: a bool or a float is a mistake
         if count_given is not None and (
-            not isinstance(count_given, int) or isinstance(count_given, bool) or count_given < 0
+            not isinstance(count_given, int) or isinstance(count_given, bool) or count_given < 0  # pyright: ignore[reportUnnecessaryIsInstance]
         ):
             raise ValueError(f"times must be a non-negative int or None, not {times!r}")
         matcher, every, records = self._matching(target)

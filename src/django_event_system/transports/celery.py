@@ -79,7 +79,7 @@ class CeleryTransport(Transport):
         queue: str | None = None,
         publish_retry_policy: dict[str, float] | None = None,
     ) -> None:
-        if not isinstance(app, Celery):
+        if not isinstance(app, Celery):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"CeleryTransport() takes a Celery application, not {app!r}")
         self.app = app
         self.queue = queue

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
-from .._event import Event
+from .._event import Event, is_event_class
 from .._handlers import Handler, HandlerWrapper, describe_handler, handler_target
 from .._interception import Stage
 from .._mocking import swallowed
@@ -123,7 +123,7 @@ def configure_transport(transport: Transport | None, *, on_enqueue_error: Enqueu
     :param on_enqueue_error: see :data:`EnqueueErrorPolicy`.
     :raises TypeError: ``transport`` is not a :class:`Transport`, or the policy is not valid.
     """
-    if transport is not None and not isinstance(transport, Transport):
+    if transport is not None and not isinstance(transport, Transport):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"configure_transport() takes a Transport or None, not {transport!r}")
     if on_enqueue_error != "raise" and not callable(on_enqueue_error):
         raise TypeError(f"on_enqueue_error must be 'raise' or a callable, not {on_enqueue_error!r}")
@@ -541,7 +541,7 @@ def register_queued(
             f"the queued handler {key} has no name that a worker process can find: define it at "
             "module level (a module the workers import too), or name it with Queued(key=...)"
         )
-    if isinstance(pattern, type) and issubclass(pattern, Event):
+    if is_event_class(pattern):
         event_classes.register(pattern)
         regex = re.escape(pattern.__event_name__)
     else:

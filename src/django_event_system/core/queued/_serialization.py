@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 from .._errors import RejectedMessageError, SerializationError
-from .._event import Event, EventMeta
+from .._event import Event, EventMeta, is_event_class
 
 __all__ = [
     "JSON",
@@ -79,7 +79,7 @@ class EventClassRegistry:
             under the same event name.
         """
         candidate: object = cls
-        if not (isinstance(candidate, type) and issubclass(candidate, Event)) or candidate is Event:
+        if not is_event_class(candidate) or candidate is Event:
             raise TypeError(f"register_event_class() takes an Event subclass, not {cls!r}")
         name = cls.__event_name__
         with self._lock:
