@@ -10,6 +10,7 @@ runs, so that a message delivered twice runs its handler once. Both live in the 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -43,7 +44,7 @@ class OutboxMessage(models.Model):
 
     class Meta:
         verbose_name = "outbox message"
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # The relay's query: the unsent rows, oldest first, without reading the sent ones kept.
             models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="des_outbox_pending"),
             models.Index(fields=["sent_at"], name="des_outbox_sent"),
@@ -65,7 +66,9 @@ class ProcessedMessage(models.Model):
 
     class Meta:
         verbose_name = "processed message"
-        constraints = [models.UniqueConstraint(fields=["event_id", "handler"], name="des_processed_once")]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["event_id", "handler"], name="des_processed_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.handler} ({self.event_id})"

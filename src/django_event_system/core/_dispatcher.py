@@ -644,7 +644,7 @@ class EventDispatcher:
         return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"
 
 
-Dispatcher = EventDispatcher()
+Dispatcher: EventDispatcher = EventDispatcher()
 """The package-wide dispatcher that the 1.0 API documents."""
 
 Event.dispatcher = Dispatcher

@@ -114,7 +114,7 @@ class EventMatcher:
     __slots__ = ("_event_class", "_name", "_regex", "target")
 
     def __init__(self, target: EventTarget) -> None:
-        self.target = target
+        self.target: EventTarget = target
         self._name: str | None = None
         self._regex: re.Pattern[str] | None = None
         self._event_class: type[Event] | None = None

@@ -283,7 +283,7 @@ class EventSystemSettings:
         return unknown
 
 
-conf = EventSystemSettings()
+conf: EventSystemSettings = EventSystemSettings()
 """The settings of django-event-system, read from ``DJANGO_EVENT_SYSTEM`` at each access."""
 
 

@@ -82,7 +82,7 @@ class SignalMapping:
         self.dispatcher = dispatcher
         self._key = key
         self._uid = f"django_event_system:signal:{id(self)}"
-        self.connected = False
+        self.connected: bool = False
 
     def connect(self) -> None:
         self.signal.connect(self._receive, sender=self.sender, weak=False, dispatch_uid=self._uid)

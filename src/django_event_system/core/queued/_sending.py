@@ -443,9 +443,9 @@ class QueuedHandler(HandlerWrapper):
 
     def __init__(self, dispatcher: Bus, target: Handler, options: Queued, key: str) -> None:
         super().__init__(target, key)
-        self.dispatcher = dispatcher
-        self.options = options
-        self.key = key
+        self.dispatcher: Bus = dispatcher
+        self.options: Queued = options
+        self.key: str = key
         self.registrations: list[Registration] = []
 
     @property

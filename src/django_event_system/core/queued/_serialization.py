@@ -119,7 +119,7 @@ class EventClassRegistry:
         return len(self._classes)
 
 
-event_classes = EventClassRegistry()
+event_classes: EventClassRegistry = EventClassRegistry()
 """The process-wide registry of Event classes that messages may revive."""
 
 
