@@ -90,7 +90,11 @@ class EventMeta(type):
 
     __event_name__: str
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> EventMeta:
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], *, init: bool = True, **kwargs: Any
+    ) -> EventMeta:
+        if not isinstance(init, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"{name}: init must be True or False, not {init!r}")
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         if bases:
             taken = _RESERVED.intersection([*namespace.get("__annotations__", {}), *namespace])
@@ -107,8 +111,11 @@ class EventMeta(type):
                 _check_option(name, option, namespace[option])
         cls.__event_name__ = own_name or GetPathFromClass(cls)
         # eq=False: events keep identity semantics and stay hashable, as in 1.0.
-        dataclasses.dataclass(eq=False)(cast("type[Any]", cls))
-        if "__init__" not in namespace and not dataclasses.fields(cast("type[Any]", cls)):
+        # init=False (the dataclass option, which the type checkers know too) keeps the inherited
+        # __init__: pyright generates one for every class without its own, so a subclass of a
+        # class with a hand-written __init__ that adds no field says init=False to it.
+        dataclasses.dataclass(eq=False, init=init)(cast("type[Any]", cls))
+        if init and "__init__" not in namespace and not dataclasses.fields(cast("type[Any]", cls)):
             # No fields to take: inherit __init__, so that a subclass of an event with a
             # hand-written __init__ keeps accepting its arguments (mypy sees it that way too).
             delattr(cls, "__init__")
