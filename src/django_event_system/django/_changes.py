@@ -97,7 +97,7 @@ def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
 
 def _copy(value: Any) -> Any:
     # Containers (JSON fields, arrays) are changed in place; keep the old value apart.
-    return copy.deepcopy(value) if isinstance(value, _MUTABLE) else value
+    return copy.deepcopy(value) if isinstance(value, _MUTABLE) else value  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
 
 
 def take_snapshot(instance: Model, update_fields: Collection[str] | None = None) -> None:
@@ -109,7 +109,7 @@ def take_snapshot(instance: Model, update_fields: Collection[str] | None = None)
             continue
         if field.attname in data:
             snapshot[field.name] = _copy(data[field.attname])
-    data[_SNAPSHOT] = snapshot
+    data[_SNAPSHOT] = snapshot  # pyright: ignore[reportIndexIssue]
 
 
 def record_changes(instance: Model, update_fields: Collection[str] | None = None) -> None:
@@ -129,12 +129,12 @@ def record_changes(instance: Model, update_fields: Collection[str] | None = None
             different = True
         if different:
             changed[field.name] = FieldChange(old, _copy(new))
-    data[_CHANGES] = ModelChanges(changed)
+    data[_CHANGES] = ModelChanges(changed)  # pyright: ignore[reportIndexIssue]
 
 
 def clear_changes(instance: Model) -> None:
     """A new instance has no changes."""
-    instance.__dict__[_CHANGES] = ModelChanges()
+    instance.__dict__[_CHANGES] = ModelChanges()  # pyright: ignore[reportIndexIssue]
 
 
 def watch_refreshes(model: type[Model]) -> None:

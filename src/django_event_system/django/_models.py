@@ -15,7 +15,7 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
-from . import _changes
+from . import _changes  # pyright: ignore[reportPrivateUsage]
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
@@ -107,11 +107,11 @@ class ModelBinding:
             logger.debug("model events of %s are no longer dispatched", model._meta.label)
         if track and not self.track_changes:
             signals.post_init.connect(self._post_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init")
-            _changes._tracked.add(model)
+            _changes._tracked.add(model)  # pyright: ignore[reportPrivateUsage]
             _changes.watch_refreshes(model)
         elif not track and self.track_changes:
             signals.post_init.disconnect(sender=model, dispatch_uid=f"{uid}:post_init")
-            _changes._tracked.discard(model)
+            _changes._tracked.discard(model)  # pyright: ignore[reportPrivateUsage]
             _changes.unwatch_refreshes(model)
         self.track_changes = track
 
