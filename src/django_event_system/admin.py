@@ -7,7 +7,8 @@ site.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.contrib import admin
@@ -20,6 +21,16 @@ from .models import OutboxMessage, ProcessedMessage
 __all__ = ["OutboxMessageAdmin", "ProcessedMessageAdmin", "register"]
 
 if TYPE_CHECKING:
+    # The option types of django-stubs, which the options below restate (they are invariant).
+    from django.contrib.admin.options import (
+        _ActionCallable,  # pyright: ignore[reportPrivateUsage]
+        _ListDisplayT,  # pyright: ignore[reportPrivateUsage]
+        _ListFilterT,  # pyright: ignore[reportPrivateUsage]
+    )
+    from django.db.models.query import _OrderByFieldName  # pyright: ignore[reportPrivateUsage]
+    from django.utils.datastructures import _ListOrTuple  # pyright: ignore[reportPrivateUsage]
+    from django_stubs_ext import StrOrPromise
+
     _OutboxMessageAdmin = admin.ModelAdmin[OutboxMessage]
     _ProcessedMessageAdmin = admin.ModelAdmin[ProcessedMessage]
 else:  # ModelAdmin is generic for the type checker only
@@ -29,8 +40,8 @@ else:  # ModelAdmin is generic for the type checker only
 class StateFilter(admin.SimpleListFilter):
     """Pending (failing ones included), failing, or sent."""
 
-    title = "state"
-    parameter_name = "state"
+    title: StrOrPromise | None = "state"
+    parameter_name: str | None = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("pending", "pending"), ("failing", "failing"), ("sent", "sent")]
@@ -55,12 +66,21 @@ class OutboxMessageAdmin(_OutboxMessageAdmin):
     The one action, *Publish at the next batch*, makes failing rows due at once.
     """
 
-    list_display = ("id", "event_name", "handler", "state", "attempts", "created_at", "available_at", "sent_at")
-    list_filter = (StateFilter, "handler")
-    search_fields = ("event_id", "event_name", "handler")
-    readonly_fields = _fields(OutboxMessage)
-    ordering = ("-id",)
-    actions = ("publish_now",)
+    list_display: _ListDisplayT[OutboxMessage] = (
+        "id",
+        "event_name",
+        "handler",
+        "state",
+        "attempts",
+        "created_at",
+        "available_at",
+        "sent_at",
+    )
+    list_filter: ClassVar[_ListOrTuple[_ListFilterT]] = (StateFilter, "handler")
+    search_fields: ClassVar[_ListOrTuple[str]] = ("event_id", "event_name", "handler")
+    readonly_fields: ClassVar[_ListOrTuple[str]] = _fields(OutboxMessage)
+    ordering: ClassVar[_ListOrTuple[_OrderByFieldName] | None] = ("-id",)
+    actions: Sequence[_ActionCallable[admin.ModelAdmin[OutboxMessage], OutboxMessage] | str] | None = ("publish_now",)
 
     @admin.display(description="state")
     def state(self, row: OutboxMessage) -> str:
@@ -80,10 +100,10 @@ class OutboxMessageAdmin(_OutboxMessageAdmin):
 class ProcessedMessageAdmin(_ProcessedMessageAdmin):
     """The worker's records of the outbox messages it ran: read only."""
 
-    list_display = ("event_id", "handler", "processed_at")
-    search_fields = ("event_id", "handler")
-    readonly_fields = _fields(ProcessedMessage)
-    ordering = ("-processed_at",)
+    list_display: _ListDisplayT[ProcessedMessage] = ("event_id", "handler", "processed_at")
+    search_fields: ClassVar[_ListOrTuple[str]] = ("event_id", "handler")
+    readonly_fields: ClassVar[_ListOrTuple[str]] = _fields(ProcessedMessage)
+    ordering: ClassVar[_ListOrTuple[_OrderByFieldName] | None] = ("-processed_at",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -280,6 +280,10 @@ def send_invoice(event: Event) -> None:
     """A queued handler (module level, so that a worker finds it)."""
 
 
+def audit_orders(name: str, *args: object) -> None:
+    """A queued handler of a pattern: it receives the name first."""
+
+
 # -- without an adapter -------------------------------------------------------------------------
 
 
@@ -368,7 +372,7 @@ def test_the_gate_comes_after_the_queued_hold_and_before_the_testing_helpers(
         return False
 
     with installed(set_hold_provider, lambda name: None):
-        dispatcher.listen("orders::.*", queued=True)(send_invoice)
+        dispatcher.listen("orders::.*", queued=True)(audit_orders)
         interception = dispatcher.intercept(spy)
         dispatcher.RegisterHandler("orders::paid", print, after_commit=True)
         kinds = [getattr(i, "__name__", type(i).__name__) for i in dispatcher._interceptors]

@@ -169,6 +169,23 @@ def test_subclass_inherits_a_hand_written_init() -> None:
     assert str(event) == "tests::core::test_event::ExampleEventChild"
 
 
+def test_init_false_keeps_the_inherited_init() -> None:
+    """``init=False``, the spelling pyright needs for the 1.0 style, keeps the parent's ``__init__`` too."""
+
+    class LoudExample(ExampleEvent, init=False):
+        pass
+
+    event = LoudExample("n", "v", "s")
+    assert (event.name, event.value, event.something) == ("n", "v", "s")
+
+
+def test_init_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"Odd: init must be True or False, not 'no'"):
+
+        class Odd(ExampleEvent, init="no"):  # type: ignore[literal-required]
+            pass
+
+
 def test_event_without_fields_takes_no_arguments() -> None:
     """An event without fields and without ``__init__`` rejects arguments."""
     assert str(Empty()) == "tests::core::test_event::Empty"

@@ -54,6 +54,60 @@ def test_listener_receives_the_event_alone_for_event_classes(events: EventDispat
     assert calls == [((placed,), {})]
 
 
+def test_a_listener_parameterised_by_its_event_class_receives_the_event(events: EventDispatcher) -> None:
+    """``EventListener[OrderPlaced]`` is a base like any: registered at definition, given the instance."""
+    received: list[OrderPlaced] = []
+
+    class SendReceipt(EventListener[OrderPlaced]):
+        listensFor = [OrderPlaced]
+        dispatcher = events
+
+        def handle(self, event: OrderPlaced) -> None:
+            received.append(event)
+
+    placed = events.Dispatch(OrderPlaced(order_id=2))
+    events.ClearQueue()
+    assert received == [placed]
+    assert [registration.pattern for registration in SendReceipt.registrations] == [OrderPlaced.__event_name__]
+
+
+def test_an_abstract_parameterised_base_passes_its_event_class_on(events: EventDispatcher) -> None:
+    """A concrete subclass of an abstract ``EventListener[OrderPlaced]`` is typed and registered."""
+    received: list[int] = []
+
+    class ReceiptBase(EventListener[OrderPlaced]):
+        abstract = True
+        listensFor = [OrderPlaced]
+        dispatcher = events
+
+    class SendReceipt(ReceiptBase):
+        def handle(self, event: OrderPlaced) -> None:
+            received.append(event.order_id)
+
+    assert ReceiptBase.registrations == ()
+    events.Dispatch(OrderPlaced(order_id=3))
+    events.ClearQueue()
+    assert received == [3]
+    assert len(SendReceipt.registrations) == 1
+
+
+def test_a_parameterised_listener_cannot_listen_for_patterns(events: EventDispatcher) -> None:
+    """Its ``handle`` takes the event; a pattern's handlers receive a name, so the pattern is refused."""
+    with pytest.raises(
+        ListenerDefinitionError,
+        match=r"Mixed is an EventListener\[OrderPlaced\], whose handle takes the event: it cannot listen for "
+        r"the patterns \['orders::.\*'\]",
+    ):
+
+        class Mixed(EventListener[OrderPlaced]):
+            listensFor = [OrderPlaced, "orders::.*"]
+            dispatcher = events
+
+            def handle(self, event: OrderPlaced) -> None: ...
+
+    assert len(events.registry) == 0
+
+
 def test_listener_receives_name_and_arguments_for_patterns(events: EventDispatcher) -> None:
     """For a dispatched name, ``handle`` receives ``(name, *args, **kwargs)``."""
     calls: list[Call] = []
@@ -319,7 +373,7 @@ def test_str_listens_for_is_rejected(events: EventDispatcher) -> None:
     ):
 
         class Stringy(EventListener):
-            listensFor = "orders::.*"  # type: ignore[assignment]
+            listensFor = "orders::.*"  # a str is a sequence of strings to the type checkers
             dispatcher = events
 
             def handle(self, *args: Any, **kwargs: Any) -> None: ...

@@ -6,7 +6,7 @@ import decimal
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -84,7 +84,7 @@ listener_dispatcher = EventDispatcher()
 class QueuedReceipt(EventListener):
     """A queued listener class, defined at module level as workers need."""
 
-    listensFor: ClassVar[list[str | type[Event]]] = [OrderPlaced]
+    listensFor = [OrderPlaced]
     dispatcher = listener_dispatcher
     queued = True
     max_retries = 1
@@ -333,7 +333,7 @@ def test_a_queued_listener_defined_in_a_function_is_refused() -> None:
     with pytest.raises(InvalidHandlerError, match=r"<locals>.Local has no name that a worker process can find"):
 
         class Local(EventListener):
-            listensFor: ClassVar[list[str | type[Event]]] = ["queued::local"]
+            listensFor = ["queued::local"]
             dispatcher = listener_dispatcher
             queued = True
 
@@ -345,7 +345,7 @@ def test_invalid_listener_queue_options_are_definition_errors() -> None:
     with pytest.raises(ListenerDefinitionError, match="Bad: max_retries must be an int >= 0, not -2"):
 
         class Bad(EventListener):
-            listensFor: ClassVar[list[str | type[Event]]] = ["queued::bad"]
+            listensFor = ["queued::bad"]
             dispatcher = listener_dispatcher
             queued = True
             max_retries = -2
@@ -355,7 +355,7 @@ def test_invalid_listener_queue_options_are_definition_errors() -> None:
     with pytest.raises(ListenerDefinitionError, match=r"Odd\.queued must be True or False, not 1"):
 
         class Odd(EventListener):
-            listensFor: ClassVar[list[str | type[Event]]] = ["queued::odd"]
+            listensFor = ["queued::odd"]
             dispatcher = listener_dispatcher
             queued = 1  # type: ignore[assignment]
 

@@ -45,14 +45,14 @@ assert_type(SignalToEvent(post_save, event="saved", sender=Example), SignalMappi
 class WrongInstanceType(Observer[Example]):
     observes = Example
 
-    def created(self, event_name: str, instance: Place) -> None: ...  # type: ignore[override]
+    def created(self, event_name: str, instance: Place) -> None: ...  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
 
 
 class WrongModel(Observer[Example]):
-    observes = Place  # type: ignore[assignment]
+    observes = Place  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 
-RegisterSignalsFor("testapp.Example")  # type: ignore[arg-type]
-SignalToEvent(post_save, event=42)  # type: ignore[arg-type]
-SignalToEvent(post_save, hook="not callable")  # type: ignore[arg-type]
-get_changes("not a model")  # type: ignore[type-var]
+RegisterSignalsFor("testapp.Example")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+SignalToEvent(post_save, event=42)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+SignalToEvent(post_save, hook="not callable")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+get_changes("not a model")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]

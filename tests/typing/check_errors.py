@@ -6,6 +6,7 @@ mypy runs with ``warn_unused_ignores``, so if one of these lines stopped being a
 
 from __future__ import annotations
 
+import django_event_system
 from django_event_system import Dispatcher, Event, EventListener
 
 
@@ -25,36 +26,36 @@ class Greeting(Event):
 
 
 # Event.Dispatch checks the payload against the fields.
-OrderPlaced.Dispatch(order_id="7")  # type: ignore[arg-type]
-OrderPlaced.Dispatch()  # type: ignore[call-arg]
-OrderPlaced.Dispatch(order_id=7, colour="red")  # type: ignore[call-arg]
-OrderPlaced.Dispatch(7, "note", "extra")  # type: ignore[call-arg]
-OrderPlaced.dispatch(order_id=None)  # type: ignore[arg-type]
+OrderPlaced.Dispatch(order_id="7")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+OrderPlaced.Dispatch()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+OrderPlaced.Dispatch(order_id=7, colour="red")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+OrderPlaced.Dispatch(7, "note", "extra")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+OrderPlaced.dispatch(order_id=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 # ...and so does the constructor.
-OrderPlaced(order_id="7")  # type: ignore[arg-type]
-OrderPlaced()  # type: ignore[call-arg]
-OrderPlaced(order_id=7, colour="red")  # type: ignore[call-arg]
+OrderPlaced(order_id="7")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+OrderPlaced()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+OrderPlaced(order_id=7, colour="red")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 # A hand-written __init__ is checked too.
-Greeting.Dispatch("name")  # type: ignore[call-arg]
-Greeting.Dispatch("name", "not an int")  # type: ignore[arg-type]
-Greeting(value=1)  # type: ignore[call-arg]
+Greeting.Dispatch("name")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+Greeting.Dispatch("name", "not an int")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Greeting(value=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 # The return type of Event.Dispatch is the class itself.
-shipped: OrderShipped = OrderPlaced.Dispatch(order_id=1)  # type: ignore[assignment]
+shipped: OrderShipped = OrderPlaced.Dispatch(order_id=1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 # A string dispatch returns None, not an event.
-nothing: OrderPlaced = Dispatcher.Dispatch("orders::placed")  # type: ignore[assignment]
+nothing: OrderPlaced = Dispatcher.Dispatch("orders::placed")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 
 # A listen(OrderPlaced) handler must accept an OrderPlaced...
-@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 def wrong_event(event: OrderShipped) -> None: ...
 
 
 # ...alone: a second required parameter will never be passed.
-@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 def two_parameters(event: OrderPlaced, extra: int) -> None: ...
 
 
@@ -63,7 +64,7 @@ def two_parameters(event: OrderPlaced, extra: int) -> None: ...
 def audit(name: str, amount: float) -> None: ...
 
 
-audit("orders::1")  # type: ignore[call-arg]
+audit("orders::1")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 @Dispatcher.EnsureQueueIsCleared
@@ -71,22 +72,65 @@ def import_orders(count: int) -> list[int]:
     return []
 
 
-import_orders("three")  # type: ignore[arg-type]
-total: str = import_orders(3)  # type: ignore[assignment]
+import_orders("three")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+total: str = import_orders(3)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 # Registration options are typed.
-Dispatcher.RegisterHandler("x", print, priority="high")  # type: ignore[arg-type]
-Dispatcher.RegisterHandler("x", print, after_commit="yes")  # type: ignore[arg-type]
-Dispatcher.listen("x", after_commit=1)  # type: ignore[call-overload]
+Dispatcher.RegisterHandler("x", print, priority="high")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Dispatcher.RegisterHandler("x", print, after_commit="yes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Dispatcher.listen("x", after_commit=1)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
 # after_commit is a declared bool, on Event classes and on EventListeners.
 class HeldWrongly(Event):
-    after_commit = "yes"  # type: ignore[assignment]
+    after_commit = "yes"  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 
 class ListensWrongly(EventListener):
     listensFor = ["x"]
-    after_commit = 1  # type: ignore[assignment]
+    after_commit = 1  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
     def handle(self, event: str) -> None: ...
+
+
+# A pattern's handler receives the name first: a function of an Event is refused.
+@Dispatcher.listen("orders::.*")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
+def event_first(event: OrderPlaced) -> None: ...
+
+
+# AddListener's handler is called as handler(name, event).
+def only_the_event(event: OrderPlaced) -> None: ...
+
+
+OrderPlaced.AddListener(only_the_event)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def another_event(name: str, event: OrderShipped) -> None: ...
+
+
+OrderPlaced.AddListener(another_event)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+# EventListener[OrderPlaced]: handle takes an OrderPlaced...
+class ReceiptForShipment(EventListener[OrderPlaced]):
+    listensFor = [OrderPlaced]
+
+    def handle(self, event: OrderShipped) -> None: ...  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+
+
+# ...and listensFor lists OrderPlaced and its subclasses only.
+class ReceiptListensWrongly(EventListener[OrderPlaced]):
+    listensFor = [OrderShipped]  # type: ignore[list-item]  # pyright: ignore[reportAssignmentType]
+
+    def handle(self, event: OrderPlaced) -> None: ...
+
+
+# Without a parameter, listensFor still holds Event classes and patterns only.
+class ListensForAClass(EventListener):
+    listensFor = [int]  # type: ignore[list-item]  # pyright: ignore[reportAssignmentType]
+
+    def handle(self, event: object) -> None: ...
+
+
+# A misspelt name of the lazily loaded Django adapter is an error, not Any.
+django_event_system.Obsrver  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]

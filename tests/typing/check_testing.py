@@ -51,16 +51,16 @@ def check_recorder(recorder: EventRecorder) -> None:
     recorder.assert_nothing_dispatched()
 
     # The predicate receives the Event instance for an Event class...
-    recorder.assert_dispatched(OrderPlaced, where=lambda e: e.tracking == "x")  # type: ignore[attr-defined]
+    recorder.assert_dispatched(OrderPlaced, where=lambda e: e.tracking == "x")  # type: ignore[attr-defined]  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportAttributeAccessIssue]
     # ...and the record for a name.
-    recorder.assert_dispatched("x", where=lambda r: r.order_id == 1)  # type: ignore[attr-defined]
+    recorder.assert_dispatched("x", where=lambda r: r.order_id == 1)  # type: ignore[attr-defined]  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportAttributeAccessIssue]
     # times is an int.
-    recorder.assert_dispatched("x", times="2")  # type: ignore[call-overload]
+    recorder.assert_dispatched("x", times="2")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     # A target is a name, a regex or an Event class.
-    recorder.dispatched(42)  # type: ignore[call-overload]
-    recorder.assert_not_dispatched(OrderPlaced(order_id=1))  # type: ignore[arg-type]
+    recorder.dispatched(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    recorder.assert_not_dispatched(OrderPlaced(order_id=1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     # A status is one of the four.
-    recorder.dispatched(OrderPlaced, status="rolled back")  # type: ignore[call-overload]
+    recorder.dispatched(OrderPlaced, status="rolled back")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
 def check_context_managers() -> None:
@@ -72,7 +72,7 @@ def check_context_managers() -> None:
         assert_type(kept, EventRecorder)
     with muted() as silent:
         assert_type(silent, EventRecorder)
-    with fake(3.5):  # type: ignore[arg-type]
+    with fake(3.5):  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         pass
 
 
@@ -82,7 +82,7 @@ class MockedCase(unittest.TestCase):
         Dispatcher.Expect("some::event")
         Dispatcher.Expect(OrderPlaced)
         Dispatcher.Expect(re.compile("orders::.*"))
-        Dispatcher.Expect(3)  # type: ignore[arg-type]
+        Dispatcher.Expect(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
     @Dispatcher.MocksDispatch
     async def test_async(self) -> None:
@@ -101,9 +101,9 @@ async def mocked_async(value: int) -> str:
 
 # The decorator keeps the function's signature, sync or async.
 assert_type(mocked(1), str)
-mocked("1")  # type: ignore[arg-type]
+mocked("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 
 async def use_mocked_async() -> None:
     assert_type(await mocked_async(1), str)
-    await mocked_async("1")  # type: ignore[arg-type]
+    await mocked_async("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -24,8 +24,13 @@ class Greeting(Event):
         self.value = value
 
 
-class LoudGreeting(Greeting):
-    """Adds no field, so it keeps ``Greeting.__init__``."""
+class LoudGreeting(Greeting, init=False):
+    """Adds no field and keeps ``Greeting.__init__``.
+
+    ``init=False`` is for pyright, which follows the dataclass_transform specification: it gives
+    every class without an ``__init__`` of its own a generated one, here taking no argument. At
+    run time, and for mypy, a subclass without fields keeps its parent's ``__init__`` either way.
+    """
 
 
 # Event.Dispatch builds the instance from the class's own signature and returns it.

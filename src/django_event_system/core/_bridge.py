@@ -117,7 +117,7 @@ class AsyncioBridge:
                 raise BridgeDiedError("the bridge thread ended before the events handed over were handled")
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"the events handed over by asyncio code were not handled within {timeout} s")
-        hand_backs = []
+        hand_backs: list[Callable[[], None]] = []
         while self._unclaimed:
             hand_backs.append(self._unclaimed.popleft())
         return hand_backs

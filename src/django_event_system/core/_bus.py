@@ -27,10 +27,12 @@ class Bus(EventBus, Protocol):
     @property
     def registry(self) -> PatternRegistry:
         """Its handlers, by pattern."""
+        ...
 
     @property
     def interceptors(self) -> Interceptors:
         """What sees each dispatch before it is queued."""
+        ...
 
     @property
     def sync(self) -> bool | None:
@@ -50,6 +52,7 @@ class Bus(EventBus, Protocol):
         intercept: bool = True,
     ) -> bool:
         """Queue the event ``name`` for ``callbacks`` alone."""
+        ...
 
 
 class LiveBus(Bus, Protocol):

@@ -72,6 +72,7 @@ class PendingCommit(Protocol):
     def state(self) -> HoldState:
         """``"held"`` until the commit, ``"released"`` once ``release`` was called,
         ``"discarded"`` once a rollback dropped it."""
+        ...
 
 
 class CommitHook(Protocol):
@@ -256,7 +257,7 @@ class _CommitGate:
             hook = _config.hook
             prefix = hook.own_prefix if hook is not None else None
             gated = any(flags) and not (prefix and name.startswith(prefix))
-            route = _Route(tuple(registration._callback for registration in registrations), flags, gated)
+            route = _Route(tuple(registration._callback for registration in registrations), flags, gated)  # pyright: ignore[reportPrivateUsage]
             if len(self._routes) >= registry.cache_size:
                 self._routes.clear()
             self._routes[name] = route

@@ -66,11 +66,11 @@ def configure(*, sync: bool | None = None) -> None:
         tests and management commands.
     """
     if sync is not None:
-        if not isinstance(sync, bool):
+        if not isinstance(sync, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"sync must be a bool, not {sync!r}")
         _defaults.sync = sync
         for dispatcher in live_dispatchers():
-            dispatcher._update_fast_path()
+            dispatcher._update_fast_path()  # pyright: ignore[reportPrivateUsage]
 
 
 def is_sync() -> bool:

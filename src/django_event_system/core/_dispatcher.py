@@ -12,15 +12,15 @@ import contextlib
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, Concatenate, Generic, TypeVar, overload
 
 from ._cascade import DEFAULT_MAX_DEPTH, OUTSIDE, depth_holder, own_depth_holder
 from ._commit import note_after_commit_registration
 from ._config import FullPolicy, add_dispatcher, is_sync
 from ._draining import QueueCleared, drain_async, ensure_cleared
 from ._errors import CascadeDepthError, EmptyEventNameError, InvalidEventError
-from ._event import Event
+from ._event import Event, is_event_class
 from ._handlers import Handler, HandlerWrapper
 from ._handling import ErrorPolicy, Failures, Handling
 from ._interception import Interception, Interceptor, Interceptors, Stage
@@ -35,6 +35,8 @@ __all__ = ["Dispatcher", "EventDispatcher"]
 _E = TypeVar("_E", bound=Event)
 _R = TypeVar("_R")
 _F = TypeVar("_F", bound=Callable[..., object])
+# A handler of a pattern: called as handler(name, *args, **kwargs), so its first parameter takes the name.
+_PatternHandler = TypeVar("_PatternHandler", bound=Callable[Concatenate[str, ...], object])
 
 _holder = depth_holder.get  # the C method itself: the hot path makes no Python-level call for it
 _monotonic = time.monotonic
@@ -87,6 +89,10 @@ class EventDispatcher:
     :param on_full: at the bound, ``"block"`` (wait for room) or ``"raise"``
         (:class:`QueueFullError`).
     """
+
+    # Set through their properties, which check the values.
+    _on_full: FullPolicy
+    _error_policy: ErrorPolicy
 
     def __init__(
         self,
@@ -142,7 +148,7 @@ class EventDispatcher:
 
     @sync.setter
     def sync(self, value: bool | None) -> None:
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"sync must be a bool or None, not {value!r}")
         self._sync = value
         self._update_fast_path()
@@ -219,7 +225,7 @@ class EventDispatcher:
         self._failures.policy = value
 
     @contextlib.contextmanager
-    def sync_mode(self, enabled: bool = True) -> Iterator[None]:
+    def sync_mode(self, enabled: bool = True) -> Generator[None, None, None]:
         """Within the block, handlers run inline in ``Dispatch`` (or queued, with ``enabled=False``)."""
         previous = self._sync
         self.sync = enabled
@@ -267,7 +273,7 @@ class EventDispatcher:
                 self, pattern, handler, queued, priority=priority, once=once, weak=weak, after_commit=after_commit
             )
         else:
-            if isinstance(pattern, type) and issubclass(pattern, Event):
+            if is_event_class(pattern):
                 pattern = re.escape(pattern.__event_name__)
             registration = self.registry.register(
                 pattern, handler, priority=priority, once=once, weak=weak, after_commit=after_commit
@@ -300,7 +306,7 @@ class EventDispatcher:
         weak: bool = False,
         queued: bool | Queued = False,
         after_commit: bool = False,
-    ) -> Callable[[_F], _F]: ...
+    ) -> Callable[[_PatternHandler], _PatternHandler]: ...
 
     def listen(
         self,
@@ -311,11 +317,12 @@ class EventDispatcher:
         weak: bool = False,
         queued: bool | Queued = False,
         after_commit: bool = False,
-    ) -> _EventDecorator[Any] | Callable[[_F], _F]:
+    ) -> _EventDecorator[Any] | Callable[[_PatternHandler], _PatternHandler]:
         """Register the decorated function as a handler.
 
-        With an Event class the function receives the Event instance alone (and mypy checks its
-        parameter type); with a pattern it receives ``(name, *args, **kwargs)``::
+        With an Event class the function receives the Event instance alone (and the type checkers
+        check its parameter's type); with a pattern it receives ``(name, *args, **kwargs)``, the
+        name first::
 
             @Dispatcher.listen(OrderPlaced)
             def send_receipt(event: OrderPlaced) -> None: ...
@@ -334,13 +341,14 @@ class EventDispatcher:
             "queued": queued,
             "after_commit": after_commit,
         }
-        if isinstance(target, type) and issubclass(target, Event):
+        if is_event_class(target):
             return _EventDecorator(self, target, options)
-        if not isinstance(target, str):
+        if not isinstance(target, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             raise TypeError(f"listen() takes an event pattern (str) or an Event class, not {target!r}")
-        self.registry._compile(target)  # fail here, at the decorator, for an invalid pattern
+        # Fail here, at the decorator, for an invalid pattern.
+        self.registry._compile(target)  # pyright: ignore[reportPrivateUsage]
 
-        def decorator(handler: _F) -> _F:
+        def decorator(handler: _PatternHandler) -> _PatternHandler:
             self.RegisterHandler(target, handler, **options)
             return handler
 
@@ -492,7 +500,7 @@ class EventDispatcher:
             if not event:
                 raise EmptyEventNameError("an event name cannot be empty")
             return None, str(event), args
-        if isinstance(event, type) and issubclass(event, Event):
+        if is_event_class(event):
             raise InvalidEventError(
                 f"Dispatch() takes an Event instance, not the class {event.__name__}; "
                 f"use {event.__name__}.Dispatch(...) to build and dispatch one"
@@ -636,7 +644,7 @@ class EventDispatcher:
         return f"<EventDispatcher handlers={len(self.registry)} pool_size={self.pool_size}>"
 
 
-Dispatcher = EventDispatcher()
+Dispatcher: EventDispatcher = EventDispatcher()
 """The package-wide dispatcher that the 1.0 API documents."""
 
 Event.dispatcher = Dispatcher

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import gevent
 
@@ -107,7 +107,7 @@ def ensure_cleared(dispatcher: Drainable, func: _F) -> _F:
             await dispatcher.aclear_queue()
             return result
 
-        return async_wrapper  # type: ignore[return-value]
+        return cast("_F", async_wrapper)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -115,7 +115,7 @@ def ensure_cleared(dispatcher: Drainable, func: _F) -> _F:
         dispatcher.ClearQueue()
         return result
 
-    return wrapper  # type: ignore[return-value]
+    return cast("_F", wrapper)
 
 
 class QueueCleared:
@@ -197,7 +197,7 @@ def drain_for_worker(when: str, timeout: float | None = None) -> None:
 
 def _after_fork_in_child() -> None:
     for dispatcher in live_dispatchers():
-        dispatcher._after_fork_in_child()
+        dispatcher._after_fork_in_child()  # pyright: ignore[reportPrivateUsage]
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
@@ -209,6 +209,6 @@ def _drain_at_exit() -> None:
     """Handle what is still queued before the interpreter exits: a script that ends loses nothing."""
     for dispatcher in live_dispatchers():
         try:
-            dispatcher._drain_everything()
+            dispatcher._drain_everything()  # pyright: ignore[reportPrivateUsage]
         except Exception:
             logger.exception("handlers failed while the event queue drained at interpreter exit")

@@ -155,7 +155,7 @@ class HandlerInterruptedError(EventSystemError):
             f"handler raised {type(exception).__name__}: {exception!r} (handler {handler}, event {event_name!r})"
         )
         self.exception = exception
-        self.__cause__ = exception
+        self.__cause__: BaseException | None = exception
 
 
 class HandlerErrors(_ExceptionGroup[Exception]):

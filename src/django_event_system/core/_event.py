@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
 
-from typing_extensions import ParamSpec, dataclass_transform
+from typing_extensions import ParamSpec, Self, TypeIs, dataclass_transform
 
 from ._names import GetPathFromClass
 
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from ._handlers import Handler
     from ._registry import Registration
 
-__all__ = ["Event", "EventBus", "EventMeta", "watch_event_classes"]
+__all__ = ["Event", "EventBus", "EventMeta", "is_event_class", "watch_event_classes"]
 
 _P = ParamSpec("_P")
 _E = TypeVar("_E", bound="Event")
+# What an Event class's constructor returns: unbounded, since a classmethod's ``cls`` typed as a
+# constructor (Callable[_P, _T]) has to accept type[T] for any T (pyright checks it).
+_T = TypeVar("_T")
 
 
 # The identity that every event carries (see Event.event_id); a subclass cannot redefine it.
@@ -58,6 +61,7 @@ class EventBus(Protocol):
         after_commit: bool = False,
     ) -> Registration:
         """Register a handler for a pattern or an Event class."""
+        ...
 
 
 ClassWatcher = Callable[["type[Event]", tuple[object, ...]], None]
@@ -86,7 +90,11 @@ class EventMeta(type):
 
     __event_name__: str
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> EventMeta:
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], *, init: bool = True, **kwargs: Any
+    ) -> EventMeta:
+        if not isinstance(init, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"{name}: init must be True or False, not {init!r}")
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         if bases:
             taken = _RESERVED.intersection([*namespace.get("__annotations__", {}), *namespace])
@@ -103,8 +111,11 @@ class EventMeta(type):
                 _check_option(name, option, namespace[option])
         cls.__event_name__ = own_name or GetPathFromClass(cls)
         # eq=False: events keep identity semantics and stay hashable, as in 1.0.
-        dataclasses.dataclass(eq=False)(cast("type[Any]", cls))
-        if "__init__" not in namespace and not dataclasses.fields(cast("type[Any]", cls)):
+        # init=False (the dataclass option, which the type checkers know too) keeps the inherited
+        # __init__: pyright generates one for every class without its own, so a subclass of a
+        # class with a hand-written __init__ that adds no field says init=False to it.
+        dataclasses.dataclass(eq=False, init=init)(cast("type[Any]", cls))
+        if init and "__init__" not in namespace and not dataclasses.fields(cast("type[Any]", cls)):
             # No fields to take: inherit __init__, so that a subclass of an event with a
             # hand-written __init__ keeps accepting its arguments (mypy sees it that way too).
             delattr(cls, "__init__")
@@ -178,6 +189,13 @@ class Event(metaclass=EventMeta):
 
     _propagation_stopped: ClassVar[bool] = False
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def _listened_by(cls, handler: Callable[[Self], object], /) -> None:
+            """For the type checkers alone: the class is a target of the listeners whose ``handle``
+            takes its instances (``EventListener[OrderPlaced]``'s ``listensFor``)."""
+
     @classmethod
     def GetEventName(cls) -> str:
         """Return this event class's name."""
@@ -186,7 +204,7 @@ class Event(metaclass=EventMeta):
     get_event_name = GetEventName
 
     @classmethod
-    def Dispatch(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+    def Dispatch(cls: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Build an instance from the arguments, dispatch it and return it.
 
         Handlers registered with ``RegisterHandler`` receive ``(name, event)``; EventListeners
@@ -194,13 +212,14 @@ class Event(metaclass=EventMeta):
         reaches the caller and nothing is dispatched.
         """
         event = cls(*args, **kwargs)
-        event.dispatcher.Dispatch(event)
+        instance: Any = event  # an instance of the Event class that cls is
+        instance.dispatcher.Dispatch(instance)
         return event
 
     dispatch = Dispatch
 
     @classmethod
-    def DispatchAsync(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+    def DispatchAsync(cls: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Deprecated: an old name of :meth:`Dispatch`, which never blocks either.
 
         .. deprecated:: 2.0
@@ -211,12 +230,19 @@ class Event(metaclass=EventMeta):
             stacklevel=2,
         )
         event = cls(*args, **kwargs)
-        event.dispatcher.Dispatch(event)
+        instance: Any = event  # an instance of the Event class that cls is
+        instance.dispatcher.Dispatch(instance)
         return event
 
     @classmethod
     def AddListener(
-        cls, handler: Handler, *, priority: int = 0, once: bool = False, weak: bool = False, after_commit: bool = False
+        cls: type[_E],
+        handler: Callable[[str, _E], object],
+        *,
+        priority: int = 0,
+        once: bool = False,
+        weak: bool = False,
+        after_commit: bool = False,
     ) -> Registration:
         """Register ``handler`` for this event; it is called as ``handler(name, event)``.
 
@@ -261,10 +287,18 @@ class Event(metaclass=EventMeta):
 
     def _identify(self) -> str:
         # Given lazily: a uuid4 costs far more than dispatching, and most events never need one.
-        attributes = self.__dict__
+        attributes = vars(self)
         attributes.setdefault("_event_ts", time.time())
         event_id: str = attributes.setdefault("_event_id", str(uuid.uuid4()))
         return event_id
 
     def __str__(self) -> str:
         return type(self).__event_name__
+
+
+def is_event_class(value: object) -> TypeIs[type[Event]]:
+    """Whether ``value`` is an Event class (``Event`` itself included).
+
+    For the places that check what untyped code passes as an event or a pattern.
+    """
+    return isinstance(value, type) and issubclass(value, Event)

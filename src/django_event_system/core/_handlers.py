@@ -41,8 +41,8 @@ class HandlerWrapper:
     __slots__ = ("__weakref__", "description", "target")
 
     def __init__(self, target: object, description: str | None = None) -> None:
-        self.target = target
-        self.description = description if description is not None else describe_handler(target)
+        self.target: object = target
+        self.description: str = description if description is not None else describe_handler(target)
 
     @property
     def after_commit(self) -> bool:

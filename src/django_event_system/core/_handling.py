@@ -56,7 +56,7 @@ a :class:`HandlerErrors` group; a callable receives each :class:`HandlerFailure`
 def settle(result: object) -> None:
     """What a handler returned: a coroutine (an ``async def`` handler) is awaited, off this thread."""
     if isinstance(result, Coroutine):
-        await_coroutine(result)
+        await_coroutine(result)  # pyright: ignore[reportUnknownArgumentType]
 
 
 class Handling:
@@ -92,7 +92,7 @@ class Handling:
         """
         if callbacks is None:
             registry = self._registry
-            callbacks = registry._cache.get(name)
+            callbacks = registry._cache.get(name)  # pyright: ignore[reportPrivateUsage]
             if callbacks is None:
                 callbacks = registry.resolve(name)
         # A cascade (or sync mode): its handlers run one level deeper than their dispatcher.
@@ -110,11 +110,11 @@ class Handling:
                         settle(result)
                 except BaseException as exc:
                     self._report(name, callback, exc, args, kwargs)
-                if event is not None and event._propagation_stopped:
+                if event is not None and event._propagation_stopped:  # pyright: ignore[reportPrivateUsage]
                     break
         finally:
             if depth:
-                holder[0] = outer
+                holder[0] = outer  # pyright: ignore[reportPossiblyUnboundVariable]
 
 
 def group(errors: list[Exception]) -> HandlerErrors:

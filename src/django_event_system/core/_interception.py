@@ -59,13 +59,14 @@ class Interceptors:
         its fast path then).
     """
 
-    __slots__ = ("_changed", "_lock", "_staged", "chain")
+    __slots__ = ("_changed", "_lock", "_observed", "_staged", "chain")
 
     def __init__(self, changed: Callable[[tuple[Interceptor, ...]], None]) -> None:
         self._changed = changed
         self._lock = threading.Lock()
         self._staged: tuple[tuple[Stage, Interceptor], ...] = ()
         self.chain: tuple[Interceptor, ...] = ()
+        self._observed = False
 
     def add(self, interceptor: Interceptor, stage: Stage = Stage.OBSERVE) -> Interception:
         """Run ``interceptor`` at ``stage``, after those already there; returns its handle."""
@@ -88,6 +89,12 @@ class Interceptors:
                 return chain[position + 1 :]
         return chain
 
+    @property
+    def observed(self) -> bool:
+        """Whether an ``OBSERVE`` interceptor is installed: one that may want every event, even
+        one without handlers (the ``CHECK`` and ``HOLD`` interceptors act only on handled events)."""
+        return self._observed
+
     def without(self, interceptor: Interceptor) -> tuple[Interceptor, ...]:
         """Every interceptor but ``interceptor``, in order."""
         return tuple(each for each in self.chain if each != interceptor)
@@ -95,6 +102,7 @@ class Interceptors:
     def _set(self, staged: tuple[tuple[Stage, Interceptor], ...]) -> None:
         self._staged = staged
         self.chain = tuple(interceptor for _, interceptor in staged)
+        self._observed = any(stage is Stage.OBSERVE for stage, _ in staged)
         self._changed(self.chain)
 
     def __len__(self) -> int:

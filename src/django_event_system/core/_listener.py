@@ -5,22 +5,41 @@ from __future__ import annotations
 import abc
 import difflib
 import inspect
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, Protocol, cast, get_args, get_origin
+
+from typing_extensions import ParamSpec
 
 from ._dispatcher import Dispatcher, EventDispatcher
 from ._errors import ListenerDefinitionError
-from ._event import Event
+from ._event import Event, is_event_class
 from ._handlers import HandlerWrapper, refuse_async_generator
 from ._registry import Registration
 from .queued import Queued, QueuedOptions
 
 __all__ = ["EventListener"]
 
+# What handle takes: anything (...) for a listener without a parameter; (Event,) for
+# EventListener[Event], one parameter being shorthand for the list of one.
+_P = ParamSpec("_P", default=...)
+_Q = ParamSpec("_Q")
 
-class EventListener(QueuedOptions, abc.ABC):
+
+class _ListenTarget(Protocol[_Q]):
+    """An Event class whose instances a ``handle`` taking ``_Q`` accepts (see ``Event._listened_by``)."""
+
+    def _listened_by(self, handler: Callable[_Q, object], /) -> None: ...
+
+
+class EventListener(QueuedOptions, abc.ABC, Generic[_P]):
     """Subclass it, list what it listens for, and define ``handle``::
 
-        class SendReceipt(EventListener):
+        class SendReceipt(EventListener[OrderPlaced]):
+            listensFor = [OrderPlaced]
+
+            def handle(self, event: OrderPlaced) -> None: ...
+
+        class Audit(EventListener):
             listensFor = [OrderPlaced, "orders::.*::refunded"]
 
             def handle(self, event, *args, **kwargs): ...
@@ -28,6 +47,11 @@ class EventListener(QueuedOptions, abc.ABC):
     The class registers one instance of itself when it is defined. ``handle`` receives the Event
     instance alone when an Event was dispatched, and ``(name, *args, **kwargs)`` when a name was
     dispatched. ``handle`` is looked up on every call, so patching it in tests works.
+
+    ``EventListener[OrderPlaced]`` types the listener by its event class: the type checkers check
+    that ``handle`` takes an ``OrderPlaced`` and that ``listensFor`` lists ``OrderPlaced`` and its
+    subclasses only; such a listener cannot list patterns, whose handlers receive names. Without
+    the parameter, ``handle`` and ``listensFor`` are checked as loosely as in 1.0.
 
     A base class meant only to be subclassed sets ``abstract = True`` (or leaves an abstract
     method) and is not registered.
@@ -44,7 +68,8 @@ class EventListener(QueuedOptions, abc.ABC):
     defined at module level, in a module that the workers import too.
     """
 
-    listensFor: ClassVar[list[str | type[Event]] | tuple[str | type[Event], ...]]
+    listensFor: Sequence[_ListenTarget[_P] | str]
+    """The Event classes and the patterns (regular expressions of names) it listens for."""
     priority: ClassVar[int] = 0
     abstract: ClassVar[bool] = True
     dispatcher: ClassVar[EventDispatcher] = Dispatcher
@@ -76,15 +101,27 @@ class EventListener(QueuedOptions, abc.ABC):
                 f"{cls.__qualname__}.listensFor must be a list of Event classes and pattern strings, "
                 f"not {listens_for!r}"
             )
-        if not listens_for:
+        entries = cast("list[object] | tuple[object, ...]", listens_for)
+        if not entries:
             raise ListenerDefinitionError(
                 f"{cls.__qualname__}.listensFor must be defined with at least one event "
                 "(an Event class or a pattern string)"
             )
-        for target in listens_for:
-            if not (isinstance(target, str) or (isinstance(target, type) and issubclass(target, Event))):
+        targets: list[str | type[Event]] = []
+        for target in entries:
+            if not (isinstance(target, str) or is_event_class(target)):
                 raise ListenerDefinitionError(
                     f"{cls.__qualname__}.listensFor entries must be Event classes or pattern strings, not {target!r}"
+                )
+            targets.append(target)
+        typed = _typed_event(cls)
+        if typed is not None:
+            patterns = [target for target in targets if isinstance(target, str)]
+            if patterns:
+                raise ListenerDefinitionError(
+                    f"{cls.__qualname__} is an EventListener[{typed}], whose handle takes the event: it cannot "
+                    f"listen for the patterns {patterns}, whose handlers receive a name; use EventListener "
+                    "without a parameter for those"
                 )
         if cls.handle is EventListener.handle:
             raise ListenerDefinitionError(f"{cls.__qualname__} must define handle(self, event, *args, **kwargs)")
@@ -95,7 +132,7 @@ class EventListener(QueuedOptions, abc.ABC):
         after_commit = cls.after_commit is True
         registrations: list[Registration] = []
         try:
-            for target in listens_for:
+            for target in targets:
                 registrations.append(
                     cls.dispatcher.RegisterHandler(
                         target, call, priority=cls.priority, queued=queued, after_commit=after_commit
@@ -107,7 +144,7 @@ class EventListener(QueuedOptions, abc.ABC):
             raise
         cls.registrations = tuple(registrations)
 
-    def handle(self, *args: Any, **kwargs: Any) -> Any:
+    def handle(self, *args: _P.args, **kwargs: _P.kwargs) -> object:
         """Handle an event: ``handle(event)`` for Event classes, ``handle(name, *args, **kwargs)`` else."""
         raise NotImplementedError(f"{type(self).__qualname__} must define handle()")
 
@@ -121,7 +158,8 @@ class EventListener(QueuedOptions, abc.ABC):
         """Call ``handle`` with the convention of the 1.0 API."""
         if len(args) > 1 and isinstance(args[1], Event):
             args = args[1:]
-        return self.handle(*args, **kwargs)
+        handle: Callable[..., object] = self.handle
+        return handle(*args, **kwargs)
 
     @classmethod
     def unregister(cls) -> None:
@@ -186,6 +224,28 @@ def _refuse_misspelt_options(cls: type[EventListener]) -> None:
                 f"{cls.__qualname__}.{name} is not an EventListener option: did you mean {option}? "
                 "(a misspelt option would be ignored)"
             )
+
+
+def _typed_event(cls: type[EventListener]) -> str | None:
+    """The event class of ``EventListener[...]`` among ``cls``'s bases, by name; ``None`` without one."""
+    for klass in cls.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is EventListener:
+                parameters = get_args(base)
+                if parameters and parameters[0] is not Ellipsis:
+                    return ", ".join(getattr(p, "__qualname__", repr(p)) for p in _flatten(parameters))
+    return None
+
+
+def _flatten(parameters: tuple[object, ...]) -> list[object]:
+    """``EventListener[OrderPlaced]``'s parameters: ``(OrderPlaced,)`` or ``((OrderPlaced,),)``."""
+    flat: list[object] = []
+    for parameter in parameters:
+        if isinstance(parameter, (list, tuple)):
+            flat.extend(cast("list[object] | tuple[object, ...]", parameter))
+        else:
+            flat.append(parameter)
+    return flat
 
 
 def _declared_listens_for(cls: type[EventListener]) -> object:

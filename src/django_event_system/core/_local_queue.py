@@ -30,17 +30,16 @@ import os
 import threading
 import time
 import weakref
-from asyncio.events import _get_running_loop
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
-import gevent.event
 import gevent.monkey
 from greenlet import getcurrent, greenlet
 
-from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread
+from ._bridge import AsyncioBridge, BridgeDiedError, _bridge_threads, in_bridge_thread  # pyright: ignore[reportPrivateUsage]
 from ._cascade import own_depth_holder
 from ._coroutines import CoroutineHome, coroutine_home, in_runner_thread, run_on_home
 from ._errors import QueueFullError, QueueUsageError
@@ -129,7 +128,7 @@ class _HubState:
 
 def _take_all(pending: collections.deque[Item]) -> list[Item]:
     """Empty ``pending`` into a list; safe while its own thread pops from it too."""
-    items = []
+    items: list[Item] = []
     while True:
         try:
             items.append(pending.popleft())
@@ -252,7 +251,7 @@ class GeventQueue:
             if bridge is None or not bridge.alive:
                 if bridge is not None:
                     logger.error("the bridge thread ended; a new one takes over what it had not handled")
-                inbox = None if bridge is None else bridge._inbox
+                inbox = None if bridge is None else bridge._inbox  # pyright: ignore[reportPrivateUsage]
                 bridge = self._bridge = AsyncioBridge(self.put, self.drain, self._capture, inbox)
             return bridge
 
@@ -540,7 +539,8 @@ def _thread_stats(state: _HubState, now: float) -> ThreadStats:
         age = None
     else:
         age = now - head[5] if len(head) > 5 and head[5] else None
-    thread = threading._active.get(state.life.ident)  # type: ignore[attr-defined]
+    # threading._active: the threads by ident, read without the copy that threading.enumerate() makes.
+    thread: threading.Thread | None = vars(threading)["_active"].get(state.life.ident)
     return ThreadStats(
         thread=state.life.ident,
         name=None if thread is None else thread.name,
@@ -561,9 +561,9 @@ def _busy(state: _HubState) -> int:
     return sum(1 for running in state.greenlets if running not in draining)
 
 
-def _end_of_thread(queue: weakref.ref[GeventQueue], state: _HubState, can_run: bool) -> bool:
+def _end_of_thread(queue: Callable[[], GeventQueue | None], state: _HubState, can_run: bool) -> bool:
     instance = queue()
-    return False if instance is None else instance._thread_ended(state, can_run)
+    return False if instance is None else instance._thread_ended(state, can_run)  # pyright: ignore[reportPrivateUsage]
 
 
 _live_queues: weakref.WeakSet[GeventQueue] = weakref.WeakSet()
@@ -572,7 +572,7 @@ _live_queues: weakref.WeakSet[GeventQueue] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     _bridge_threads.clear()
     for queue in list(_live_queues):
-        queue._after_fork_in_child()
+        queue._after_fork_in_child()  # pyright: ignore[reportPrivateUsage]
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, Union, cast
 
 from ._commit import PendingCommit, current_hold
 from ._errors import EmptyEventNameError, EventSystemError
-from ._event import Event
+from ._event import Event, is_event_class
 from ._interception import Stage
 from ._registry import RegistrySnapshot
 
@@ -114,7 +114,7 @@ class EventMatcher:
     __slots__ = ("_event_class", "_name", "_regex", "target")
 
     def __init__(self, target: EventTarget) -> None:
-        self.target = target
+        self.target: EventTarget = target
         self._name: str | None = None
         self._regex: re.Pattern[str] | None = None
         self._event_class: type[Event] | None = None
@@ -124,13 +124,13 @@ class EventMatcher:
                 raise EmptyEventNameError("an event name to look for cannot be empty")
             self._name = str(value)
         elif isinstance(value, re.Pattern):
-            if not isinstance(value.pattern, str):
+            if not isinstance(value.pattern, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(f"a regular expression target must match str, not bytes: {value!r}")
             self._regex = value
-        elif isinstance(value, type) and issubclass(value, Event):
+        elif is_event_class(value):
             self._event_class = value
             self._name = value.__event_name__
-        elif isinstance(value, Event):
+        elif isinstance(value, Event):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"expected an Event class, not the instance {value!r}; pass {type(value).__name__} itself")
         else:
             raise TypeError(
@@ -198,6 +198,7 @@ class DispatchObserver(Protocol):
 
     def swallows(self, name: str, event: Event | None) -> bool:
         """Whether the dispatch must not reach its listeners."""
+        ...
 
     def observe(self, record: RecordedEvent) -> None:
         """See the dispatch (``record.delivered`` says whether any observer swallowed it)."""

@@ -14,7 +14,7 @@ def GetPathFromClass(klass: type) -> str:
 
     ``::`` is used instead of ``.`` because ``.`` is a regex wildcard in patterns.
     """
-    if not isinstance(klass, type):
+    if not isinstance(klass, type):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"GetPathFromClass() takes a class, not {klass!r}")
     return f"{klass.__module__.replace('.', '::')}::{klass.__name__}"
 

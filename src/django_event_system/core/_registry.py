@@ -32,13 +32,15 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MethodType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidHandlerError, InvalidPatternError
 from ._handlers import Handler, HandlerWrapper, describe_handler, refuse_async_generator
 from ._validation import is_int
 
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
+if TYPE_CHECKING:  # the same parser, under the name that the stubs know
+    import sre_parse as _regex_parser
+elif sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     from re import _parser as _regex_parser
 else:  # pragma: no cover - depends on the interpreter
     import sre_parse as _regex_parser
@@ -63,7 +65,7 @@ def literal_prefix(pattern: str) -> str:
         return ""
     if parsed.state.flags & re.IGNORECASE:
         return ""
-    prefix = []
+    prefix: list[str] = []
     # (opcode, argument) pairs; a LITERAL's argument is the code point (the stubs say less).
     items: list[tuple[object, Any]] = list(parsed.data)
     for op, value in items:
@@ -111,14 +113,14 @@ class Registration:
         self._registry: PatternRegistry | None = registry
         # A once handler that ran, or a weak one whose object is gone: never registered again.
         self._spent = False
-        self.pattern = pattern
-        self.handler = handler
+        self.pattern: str = pattern
+        self.handler: Handler = handler
         self._callback = callback
-        self.priority = priority
-        self.once = once
-        self.weak = weak
-        self.seq = seq
-        self.after_commit = after_commit
+        self.priority: int = priority
+        self.once: bool = once
+        self.weak: bool = weak
+        self.seq: int = seq
+        self.after_commit: bool = after_commit
 
     @property
     def active(self) -> bool:
@@ -130,7 +132,7 @@ class Registration:
         registry = self._registry
         if registry is not None:
             self._registry = None
-            registry._remove(self)
+            registry._remove(self)  # pyright: ignore[reportPrivateUsage]
 
     def __enter__(self) -> Registration:
         return self
@@ -303,7 +305,7 @@ class _PrefixIndex:
 
 def _live(entries: tuple[_Entry, ...]) -> tuple[_Entry, ...]:
     """``entries`` without the registrations that can never run again."""
-    return tuple(e for e in entries if not e.registration._spent)
+    return tuple(e for e in entries if not e.registration._spent)  # pyright: ignore[reportPrivateUsage]
 
 
 class PatternRegistry:
@@ -325,7 +327,7 @@ class PatternRegistry:
         self._older: dict[str, tuple[Handler, ...]] = {}
         # Compiled patterns of live registrations, with how many registrations use each.
         self._compiled: dict[str, tuple[re.Pattern[str], int]] = {}
-        self.version = 0
+        self.version: int = 0
         """Bumped by every change to the registrations; what was computed at an older version
         may be stale."""
         self._after_commit: tuple[Registration, ...] = ()
@@ -358,7 +360,7 @@ class PatternRegistry:
         :raises InvalidPatternError: the pattern is not a valid regular expression.
         :raises InvalidHandlerError: the handler is not callable.
         """
-        if not isinstance(pattern, str):
+        if not isinstance(pattern, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"an event pattern must be a str or an Event class, not {pattern!r}")
         if not pattern:
             raise InvalidPatternError(pattern, ValueError("the pattern is empty"))
@@ -367,21 +369,21 @@ class PatternRegistry:
         refuse_async_generator(handler, f"the handler {describe_handler(handler)} for pattern {pattern!r}")
         if not is_int(priority):
             raise TypeError(f"priority must be an int, not {priority!r}")
-        if not isinstance(after_commit, bool):
+        if not isinstance(after_commit, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"after_commit must be True or False, not {after_commit!r}")
         regex = self._compile(pattern)
         seq = next(self._seq)
         registration = Registration(
             self, pattern, handler, handler, priority=priority, once=once, weak=weak, seq=seq, after_commit=after_commit
         )
-        registration._callback = self._make_callback(registration, handler, once=once, weak=weak)
+        registration._callback = self._make_callback(registration, handler, once=once, weak=weak)  # pyright: ignore[reportPrivateUsage]
         prefix = pattern if regex is None else literal_prefix(pattern)
         entry = _Entry(
             registration,
             regex,
             (-priority, seq),
             prefix,
-            registration._callback,
+            registration._callback,  # pyright: ignore[reportPrivateUsage]
             pattern.__eq__ if regex is None else regex.fullmatch,
         )
         with self._lock:
@@ -503,7 +505,7 @@ class PatternRegistry:
             self._after_commit = ()
             self._reset((), {})
         for entry in entries:
-            entry.registration._registry = None
+            entry.registration._registry = None  # pyright: ignore[reportPrivateUsage]
         if removed:
             self._after_commit_removed()
 
@@ -529,9 +531,9 @@ class PatternRegistry:
             removed = any(r not in restored for r in self._after_commit)
             self._after_commit = tuple(e.registration for e in self._entries() if e.registration.after_commit)
         for registration in now - restored:
-            registration._registry = None
+            registration._registry = None  # pyright: ignore[reportPrivateUsage]
         for registration in restored:
-            registration._registry = self
+            registration._registry = self  # pyright: ignore[reportPrivateUsage]
         if removed:
             self._after_commit_removed()
 
@@ -643,7 +645,7 @@ class _WeakCall(HandlerWrapper):
         def on_collected(_: object) -> None:
             alive = reg_ref()
             if alive is not None:
-                alive._spent = True
+                alive._spent = True  # pyright: ignore[reportPrivateUsage]
                 alive.cancel()
 
         ref: Callable[[], Handler | None]
@@ -680,6 +682,6 @@ class _OnceCall(HandlerWrapper):
         if not self._claimed.acquire(blocking=False):
             return None
         registration = self._registration
-        registration._spent = True
+        registration._spent = True  # pyright: ignore[reportPrivateUsage]
         registration.cancel()
         return self._inner(name, *args, **kwargs)

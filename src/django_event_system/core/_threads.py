@@ -57,7 +57,7 @@ def _find_main_ident() -> int:
 
 _main_ident = _find_main_ident()
 # The calling thread's hub if it has one (gevent.get_hub() would create it).
-_existing_hub: Callable[[], Any] = gevent.hub._get_hub  # type: ignore[attr-defined]
+_existing_hub: Callable[[], Any] = vars(gevent.hub)["_get_hub"]
 _local = _ThreadLocal()
 _dead_hubs: list[Any] = []
 _end_watchers: set[weakref.ref[_EndSentinel]] = set()
@@ -264,14 +264,10 @@ def current_life() -> ThreadLife:
 
 def _watch_end(life: ThreadLife) -> None:
     thread = None if gevent.monkey.is_module_patched("threading") else threading.current_thread()
-    if (
-        thread is not None
-        and not isinstance(thread, threading._DummyThread)
-        and callable(getattr(thread, "_delete", None))
-    ):
+    delete: Callable[[], None] | None = getattr(thread, "_delete", None)
+    if thread is not None and not isinstance(thread, threading._DummyThread) and callable(delete):  # pyright: ignore[reportPrivateUsage]
         # threading.Thread calls _delete() after run() returns, in the thread itself: the last
         # moment at which greenlets can still run there.
-        delete: Callable[[], None] = thread._delete  # type: ignore[attr-defined]
 
         def _delete() -> None:
             try:
@@ -312,7 +308,7 @@ def _after_fork_in_child() -> None:
     life.ident = _main_ident
     life.drains.clear()
     life.waiters.clear()
-    life._on_end.clear()
+    life._on_end.clear()  # pyright: ignore[reportPrivateUsage]
     hub = _existing_hub()
     if hub is not None and not gevent.monkey.is_module_patched("os"):
         # A patched os.fork does this itself; the libev loop must not share the parent's backend.

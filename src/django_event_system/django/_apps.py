@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent.monkey
 from django.apps import AppConfig, apps
@@ -18,6 +18,9 @@ from ..core.integration import add_greenlet_exit_hook, add_thread_exit_hook
 from ._connections import close_obsolete_connections, close_thread_connections, close_worker_connections
 from ._settings import SETTING_NAME, apply_settings, conf
 from ._workers import connect_worker_drains
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = ["DjangoEventSystemConfig", "autodiscover", "drain_after_request"]
 
@@ -38,7 +41,7 @@ def autodiscover(
     :returns: the dotted names of the modules imported by this call.
     """
     names = tuple(conf.autodiscover_modules if module_names is None else module_names)
-    imported = []
+    imported: list[str] = []
     for app_config in apps.get_app_configs() if app_configs is None else app_configs:
         for name in names:
             dotted = f"{app_config.name}.{name}"
@@ -120,7 +123,7 @@ class DjangoEventSystemConfig(AppConfig):
 
     name = "django_event_system"
     label = "django_event_system"
-    verbose_name = "Django event system"
+    verbose_name: StrOrPromise = "Django event system"
 
     def ready(self) -> None:
         from . import _checks

@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core import checks
 
@@ -45,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="django_event_system.E001",
             )
         ]
+    setting = cast("dict[object, object]", raw)
     errors: list[checks.CheckMessage] = []
     for key, suggestion in conf.unknown_keys():
         errors.append(
@@ -55,14 +56,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     for key, option in OPTIONS.items():
-        if key not in raw:
+        if key not in setting:
             continue
         if key == "QUEUED":
             # One error per bad key, worded as the app's start-up error (see install_queued).
-            problems = queued_problems(raw[key])
+            problems = queued_problems(setting[key])
             errors.extend(checks.Error(f"{problem}.", hint=option.hint, id=option.check_id) for problem in problems)
             continue
-        error = option.validate(raw[key])
+        error = option.validate(setting[key])
         if error is not None:
             errors.append(checks.Error(f"{SETTING_NAME}[{key!r}] {error}.", hint=option.hint, id=option.check_id))
     return errors
@@ -95,7 +96,7 @@ def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             continue
         seen.add(type(listener))
         value: object = listener.after_commit
-        if not isinstance(value, bool):
+        if not isinstance(value, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             cls = type(listener)
             errors.append(
                 checks.Error(

@@ -23,7 +23,7 @@ import argparse
 import json
 import signal
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -71,7 +71,7 @@ def _age(seconds: float) -> str:
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[list[int]]:
+def _stop_on_signals() -> Generator[list[int], None, None]:
     """SIGTERM and SIGINT ask to stop (the list gets the signal); the previous handlers come back after."""
     received: list[int] = []
 
@@ -129,7 +129,8 @@ class EventsCommand(BaseCommand):
     def _observed_by(self) -> dict[Any, list[str]]:
         by_model: dict[Any, list[str]] = defaultdict(list)
         for observer in observers():
-            by_model[observer.observes].append(f"{observer.__module__}:{observer.__qualname__}")
+            model = observer.observes  # pyright: ignore[reportGeneralTypeIssues] - set on the class
+            by_model[model].append(f"{observer.__module__}:{observer.__qualname__}")
         return by_model
 
     def _listing(self) -> dict[str, Any]:
@@ -169,7 +170,7 @@ class EventsCommand(BaseCommand):
                 for registration in registrations
             )
         by_model = self._observed_by()
-        models = []
+        models: list[str] = []
         for binding in bindings():
             prefix = binding.names["created"].rsplit("::", 1)[0]
             observed_by = ", ".join(by_model.get(binding.model, [])) or "RegisterSignalsFor"

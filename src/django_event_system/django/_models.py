@@ -25,7 +25,6 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
-from ..core._queued import _DispatchCheck
 from . import _changes
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
@@ -82,7 +81,6 @@ class ModelBinding:
         self._uid = f"django_event_system:{model._meta.label}"
         # Per dispatcher: its interceptors when last looked at, and whether one of them watches
         # every event (see _watched).
-        self._interceptors_seen: dict[EventDispatcher, tuple[object, bool]] = {}
 
     def claim(self, key: Hashable, dispatcher: EventDispatcher, track_changes: bool) -> None:
         """Add (or replace) a claimant: the model dispatches to ``dispatcher`` while claimed."""
@@ -127,7 +125,7 @@ class ModelBinding:
             _changes.watch_refreshes(model)
         elif not track and self.track_changes:
             signals.post_init.disconnect(sender=model, dispatch_uid=f"{uid}:post_init")
-            _changes._tracked.discard(model)
+            _changes._tracked.discard(model)  # pyright: ignore[reportPrivateUsage]
             _changes.unwatch_refreshes(model)
         self.track_changes = track
 
@@ -145,17 +143,9 @@ class ModelBinding:
                     dispatcher.Dispatch(name, instance)
 
     def _watched(self, dispatcher: EventDispatcher) -> bool:
-        """Whether something intercepts ``dispatcher``'s events that may want one without handlers."""
-        interceptors = dispatcher._interceptors
-        if not interceptors:
-            return False
-        seen = self._interceptors_seen.get(dispatcher)
-        if seen is not None and seen[0] is interceptors:
-            return seen[1]
-        # The tuple is replaced whenever an interceptor comes or goes, so it is its own version.
-        watched = not all(_acts_on_handled_events_only(interceptor) for interceptor in interceptors)
-        self._interceptors_seen[dispatcher] = (interceptors, watched)
-        return watched
+        """Whether something intercepts ``dispatcher``'s events that may want one without handlers
+        (the testing helpers' tap, an ``intercept()`` of the application's)."""
+        return dispatcher.interceptors.observed
 
     def _pre_save(
         self,
@@ -205,18 +195,6 @@ class ModelBinding:
 
     def __repr__(self) -> str:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
-
-
-def _acts_on_handled_events_only(interceptor: object) -> bool:
-    """Whether ``interceptor`` is one of the core's own, which leave an event without handlers alone.
-
-    The queued handlers' dispatch check looks for queued handlers among the event's; the commit
-    gate holds back the share of after-commit handlers. Anything else (the testing helpers'
-    tap, an ``intercept()`` of the application's) may want every event.
-    """
-    return getattr(interceptor, "commit_gate", None) is not None or isinstance(
-        getattr(interceptor, "__self__", None), _DispatchCheck
-    )
 
 
 _bindings: dict[type[Model], ModelBinding] = {}

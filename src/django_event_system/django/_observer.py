@@ -120,10 +120,10 @@ class Observer(QueuedOptions, Generic[ModelT]):
             if not isinstance(value, kind):
                 raise ImproperlyConfigured(f"{where}.{option} must be True or False, not {value!r}")
         priority: object = cls.priority
-        if not isinstance(priority, int) or isinstance(priority, bool):
+        if not isinstance(priority, int) or isinstance(priority, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ImproperlyConfigured(f"{where}.priority must be an int, not {priority!r}")
         dispatcher: object = cls.dispatcher
-        if not isinstance(dispatcher, EventDispatcher):
+        if not isinstance(dispatcher, EventDispatcher):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ImproperlyConfigured(f"{where}.dispatcher must be an EventDispatcher, not {dispatcher!r}")
         cls.suspicious_methods = _suspicious_methods(cls)
         cls.events = {action: model_event_name(model, action) for action in ACTIONS}
@@ -219,7 +219,7 @@ def _declared_model(cls: type) -> type[Model] | None:
 
 
 def _suspicious_methods(cls: type) -> tuple[tuple[str, str], ...]:
-    found = []
+    found: list[tuple[str, str]] = []
     for name, value in vars(cls).items():
         if name.startswith("_") or name in ACTIONS or name in _OWN or not inspect.isfunction(value):
             continue
@@ -281,4 +281,4 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
 
 def observers() -> list[type[Observer[Any]]]:
     """Every registered Observer class, by model label and name."""
-    return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__))
+    return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__))  # pyright: ignore[reportGeneralTypeIssues]

@@ -135,7 +135,7 @@ class RelayResult:
 
     published: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list[str])
 
     def add(self, other: RelayResult) -> None:
         self.published += other.published

@@ -175,12 +175,13 @@ def queued_problems(value: object) -> list[str]:
     """
     if not isinstance(value, dict):
         return [f"{_WHERE} must be a dict, not {value!r}"]
-    problems = []
-    unknown = sorted(str(key) for key in value if key not in QUEUED_DEFAULTS)
+    setting = cast("dict[object, object]", value)
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in setting if key not in QUEUED_DEFAULTS)
     if unknown:
         problems.append(f"{_WHERE} has unknown keys {unknown}; the keys are {sorted(QUEUED_DEFAULTS)}")
     for key, check in _QUEUED_CHECKS.items():
-        error = check(value[key]) if key in value else None
+        error = check(setting[key]) if key in setting else None
         if error is not None:
             problems.append(f"{_WHERE}[{key!r}] {error}")
     return problems
@@ -193,8 +194,8 @@ def check_queued_setting(value: object) -> str | None:
 
 
 def _raw_queued() -> object:
-    raw = getattr(settings, "DJANGO_EVENT_SYSTEM", {})
-    return raw.get("QUEUED", {}) if isinstance(raw, dict) else {}
+    raw: object = getattr(settings, "DJANGO_EVENT_SYSTEM", {})
+    return cast("dict[object, object]", raw).get("QUEUED", {}) if isinstance(raw, dict) else {}
 
 
 def queued_settings() -> dict[str, Any]:
@@ -214,7 +215,8 @@ def _read_queued() -> tuple[dict[str, Any], list[str]]:
     problems = queued_problems(value)
     if not isinstance(value, dict):
         return dict(QUEUED_DEFAULTS), problems
-    valid = {key: item for key, item in value.items() if key in _QUEUED_CHECKS and _QUEUED_CHECKS[key](item) is None}
+    setting = cast("dict[str, object]", value)
+    valid = {key: item for key, item in setting.items() if key in _QUEUED_CHECKS and _QUEUED_CHECKS[key](item) is None}
     return {**QUEUED_DEFAULTS, **valid}, problems
 
 
@@ -231,10 +233,10 @@ def _build_transport(options: dict[str, Any]) -> Transport | None:
 
         from ..transports.celery import CeleryTransport
 
-        app = import_string(options["CELERY_APP"]) if options["CELERY_APP"] else current_app
+        app: object = import_string(options["CELERY_APP"]) if options["CELERY_APP"] else current_app
         if not isinstance(app, Celery):
-            app = cast("Celery", getattr(app, "_get_current_object", lambda: app)())
-        return CeleryTransport(app, queue=options["QUEUE"])
+            app = getattr(app, "_get_current_object", lambda: app)()
+        return CeleryTransport(cast("Celery", app), queue=options["QUEUE"])
     if choice == "tasks":
         from ..transports.tasks import TasksTransport
 
@@ -382,5 +384,5 @@ def check_queued_observer(cls: Any, actions: list[str]) -> None:
 def observer_queue_options(observer: Any, action: str) -> Queued | bool:
     """The ``queued`` option for one action of an Observer instance (``False`` if not queued);
     the class has passed :func:`check_queued_observer`."""
-    cls = type(observer)
+    cls: Any = observer.__class__
     return cls.queued_options(failed=observer.failed, key=f"{cls.__module__}:{cls.__qualname__}.{action}") or False

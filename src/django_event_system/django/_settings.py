@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -58,7 +58,9 @@ def _check_error_policy(value: object) -> str | None:
 
 
 def _check_modules(value: object) -> str | None:
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) and item.isidentifier() for item in value):
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(item, str) and item.isidentifier() for item in cast("Sequence[object]", value)
+    ):
         return None
     return f"must be a list of module names (like ['observers', 'listeners']), not {value!r}"
 
@@ -201,9 +203,10 @@ class EventSystemSettings:
         raw = self.raw()
         if not isinstance(raw, dict):
             raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict, not {raw!r}")
-        if key not in raw:
+        setting = cast("dict[object, object]", raw)
+        if key not in setting:
             return option.default
-        value = raw[key]
+        value = setting[key]
         error = option.validate(value)
         if error is not None:
             raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] {error} ({option.check_id})")
@@ -272,15 +275,15 @@ class EventSystemSettings:
         raw = self.raw()
         if not isinstance(raw, dict):
             return []
-        unknown = []
-        for key in raw:
+        unknown: list[tuple[str, str | None]] = []
+        for key in cast("dict[object, object]", raw):
             if key not in OPTIONS:
                 close = difflib.get_close_matches(str(key), OPTIONS, n=1)
                 unknown.append((str(key), close[0] if close else None))
         return unknown
 
 
-conf = EventSystemSettings()
+conf: EventSystemSettings = EventSystemSettings()
 """The settings of django-event-system, read from ``DJANGO_EVENT_SYSTEM`` at each access."""
 
 

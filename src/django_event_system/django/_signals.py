@@ -51,7 +51,7 @@ def RegisterSignalsFor(
     problem = check_model(model)
     if problem is not None:
         raise TypeError(f"RegisterSignalsFor() takes a concrete model class: {problem}")
-    if not isinstance(dispatcher, EventDispatcher):
+    if not isinstance(dispatcher, EventDispatcher):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"dispatcher must be an EventDispatcher, not {dispatcher!r}")
     binding = bind(model)
     binding.claim(("RegisterSignalsFor", id(dispatcher)), dispatcher, track_changes)
@@ -83,7 +83,7 @@ class SignalMapping:
         self.dispatcher = dispatcher
         self._key = key
         self._uid = f"django_event_system:signal:{id(self)}"
-        self.connected = False
+        self.connected: bool = False
 
     def connect(self) -> None:
         self.signal.connect(self._receive, sender=self.sender, weak=False, dispatch_uid=self._uid)
@@ -168,7 +168,7 @@ def SignalToEvent(
     :raises TypeError: neither or both of ``event`` and ``hook``; an ``event`` that is not a name or
         an Event class; a ``hook`` that is not callable; a ``signal`` that is not a Signal.
     """
-    if not isinstance(signal, Signal):
+    if not isinstance(signal, Signal):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"SignalToEvent() takes a django.dispatch.Signal, not {signal!r}")
     if event is None and hook is None:
         raise TypeError("SignalToEvent() needs an event (a name or an Event class) or a hook that returns one")
@@ -182,7 +182,7 @@ def SignalToEvent(
                 raise ValueError("SignalToEvent() was given an empty event name")
         elif not _is_event_class(event):
             raise TypeError(f"SignalToEvent() takes an event name (str) or an Event class as event, not {event!r}")
-    if not isinstance(dispatcher, EventDispatcher):
+    if not isinstance(dispatcher, EventDispatcher):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"dispatcher must be an EventDispatcher, not {dispatcher!r}")
     key = (id(signal), event if isinstance(event, str) else id(event), id(sender), id(hook), id(dispatcher))
     with _lock:
@@ -230,10 +230,10 @@ def describe_signal(signal: Signal) -> str:
     """The dotted path of a signal, found among the loaded modules (its defining module first)."""
     found: list[str] = []
     for module_name, module in list(sys.modules.items()):
-        namespace = getattr(module, "__dict__", None)
+        namespace: object = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
-        for attribute, value in list(namespace.items()):
+        for attribute, value in list(cast("dict[str, object]", namespace).items()):
             if value is signal and not attribute.startswith("_"):
                 found.append(f"{module_name}.{attribute}")
     if not found:

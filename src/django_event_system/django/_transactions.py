@@ -87,8 +87,8 @@ def _default_database() -> str:
     # The database whose transactions count for queued messages counts here too. A bad value
     # is reported by the system check E020; until it is fixed, "default" counts.
     raw = getattr(settings, "DJANGO_EVENT_SYSTEM", None)
-    queued = raw.get("QUEUED") if isinstance(raw, dict) else None
-    alias = queued.get("DATABASE") if isinstance(queued, dict) else None
+    queued = raw.get("QUEUED") if isinstance(raw, dict) else None  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+    alias = queued.get("DATABASE") if isinstance(queued, dict) else None  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
     return alias if isinstance(alias, str) and alias else DEFAULT_DB_ALIAS
 
 

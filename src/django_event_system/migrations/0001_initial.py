@@ -1,13 +1,17 @@
+from collections.abc import Sequence
+from typing import ClassVar
+
 import django.utils.timezone
 from django.db import migrations, models
+from django.db.migrations.operations.base import Operation
 
 
 class Migration(migrations.Migration):
-    initial = True
+    initial: ClassVar[bool | None] = True
 
-    dependencies = []
+    dependencies: ClassVar[Sequence[tuple[str, str]]] = []
 
-    operations = [
+    operations: ClassVar[Sequence[Operation]] = [
         migrations.CreateModel(
             name="OutboxMessage",
             fields=[

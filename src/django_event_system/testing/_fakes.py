@@ -8,7 +8,7 @@ off the observers that keep the data consistent, which is what a test usually me
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 from ..core import Event, EventBus
 from ..core.integration import MODEL_EVENT_PREFIX, EventMatcher, EventTarget
@@ -34,7 +34,7 @@ def _named(matchers: list[EventMatcher], name: str, event: Event | None) -> bool
 
 
 @contextlib.contextmanager
-def fake(*targets: EventTarget, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
+def fake(*targets: EventTarget, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Keep the listeners of ``targets`` from running inside the block; record every event.
 
     Without targets, every event is faked except model-observer events (``events::db::...``),
@@ -65,7 +65,7 @@ def fake(*targets: EventTarget, dispatcher: EventBus | None = None) -> Iterator[
 
 
 @contextlib.contextmanager
-def fake_except(*targets: EventTarget, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
+def fake_except(*targets: EventTarget, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Fake every event inside the block except ``targets`` (and model-observer events); record all.
 
     ::
@@ -94,7 +94,7 @@ def fake_except(*targets: EventTarget, dispatcher: EventBus | None = None) -> It
 
 
 @contextlib.contextmanager
-def muted(*, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
+def muted(*, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Deliver nothing dispatched inside the block, model-observer events included; record all.
 
     Events queued before the block are not affected.

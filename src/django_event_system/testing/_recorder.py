@@ -6,7 +6,7 @@ import collections
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
@@ -232,7 +232,7 @@ class EventRecorder:
         __tracebackhide__ = True  # pytest shows the test's frame, not this one
         count_given: object = times  # typed int, but checked: a bool or a float is a mistake
         if count_given is not None and (
-            not isinstance(count_given, int) or isinstance(count_given, bool) or count_given < 0
+            not isinstance(count_given, int) or isinstance(count_given, bool) or count_given < 0  # pyright: ignore[reportUnnecessaryIsInstance]
         ):
             raise ValueError(f"times must be a non-negative int or None, not {times!r}")
         matcher, every, records = self._matching(target)
@@ -318,7 +318,7 @@ def _describe_record(record: RecordedEvent) -> str:
 
 
 @contextlib.contextmanager
-def record_events(*, dispatcher: EventBus | None = None) -> Iterator[EventRecorder]:
+def record_events(*, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Record everything dispatched inside the block; listeners run as usual.
 
     ::

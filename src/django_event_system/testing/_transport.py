@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -128,7 +128,7 @@ class FakeTransport(InMemoryTransport):
 
 
 @contextlib.contextmanager
-def fake_transport() -> Iterator[FakeTransport]:
+def fake_transport() -> Generator[FakeTransport, None, None]:
     """Within the block, queued handlers send their messages to a new :class:`FakeTransport`.
 
     ::

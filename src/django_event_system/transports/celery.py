@@ -79,11 +79,11 @@ class CeleryTransport(Transport):
         queue: str | None = None,
         publish_retry_policy: dict[str, float] | None = None,
     ) -> None:
-        if not isinstance(app, Celery):
+        if not isinstance(app, Celery):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"CeleryTransport() takes a Celery application, not {app!r}")
         self.app = app
         self.queue = queue
-        self.publish_retry_policy = dict(
+        self.publish_retry_policy: dict[str, float] = dict(
             DEFAULT_PUBLISH_RETRY_POLICY if publish_retry_policy is None else publish_retry_policy
         )
         self.task: Task[Any, Any] = app.task(

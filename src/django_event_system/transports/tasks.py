@@ -35,7 +35,7 @@ else:
 
 __all__ = ["TasksTransport", "handle_queued_event"]
 
-logger = logging.getLogger("django_event_system.queued")
+logger: logging.Logger = logging.getLogger("django_event_system.queued")
 
 
 @task(takes_context=True)

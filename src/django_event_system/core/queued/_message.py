@@ -135,7 +135,8 @@ def read_envelope(body: str | bytes) -> Envelope:
         its ``event_id`` is set once the id is known.
     """
     try:
-        fields = json.loads(body, parse_constant=_refuse_constant)
+        # Any until checked just below: read as the dict it must be.
+        fields: dict[str, Any] = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, TypeError, RecursionError) as exc:
         raise _rejected("the body is not JSON", f" ({exc}): {_preview(body)}") from None
     if (

@@ -71,7 +71,7 @@ class Queued:
             text = getattr(self, name)
             if text is not None and (not isinstance(text, str) or not text):
                 raise ValueError(f"{name} must be a non-empty str or None, not {text!r}")
-        if self.outbox is not None and not isinstance(self.outbox, bool):
+        if self.outbox is not None and not isinstance(self.outbox, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"outbox must be True, False or None, not {self.outbox!r}")
 
     def delay_for(self, attempt: int) -> float:

@@ -33,12 +33,12 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .._errors import EnqueueError, InvalidHandlerError, SerializationError, TransportError
-from .._event import Event
+from .._event import Event, is_event_class
 from .._handlers import Handler, HandlerWrapper, describe_handler, handler_target
 from .._interception import Stage
 from .._mocking import swallowed
@@ -98,6 +98,7 @@ class Outbox(Protocol):
     @property
     def default(self) -> bool:
         """Whether queued handlers that do not say (``Queued(outbox=None)``) use the outbox."""
+        ...
 
     def write(self, messages: list[Message]) -> None:
         """Store ``messages`` durably, with the data of the dispatching code (its transaction).
@@ -122,7 +123,7 @@ def configure_transport(transport: Transport | None, *, on_enqueue_error: Enqueu
     :param on_enqueue_error: see :data:`EnqueueErrorPolicy`.
     :raises TypeError: ``transport`` is not a :class:`Transport`, or the policy is not valid.
     """
-    if transport is not None and not isinstance(transport, Transport):
+    if transport is not None and not isinstance(transport, Transport):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"configure_transport() takes a Transport or None, not {transport!r}")
     if on_enqueue_error != "raise" and not callable(on_enqueue_error):
         raise TypeError(f"on_enqueue_error must be 'raise' or a callable, not {on_enqueue_error!r}")
@@ -138,7 +139,7 @@ def current_transport() -> Transport | None:
 @contextlib.contextmanager
 def using_transport(
     transport: Transport | None, *, on_enqueue_error: EnqueueErrorPolicy = "raise"
-) -> Iterator[Transport | None]:
+) -> Generator[Transport | None, None, None]:
     """Within the block, send through ``transport``; the previous configuration comes back after."""
     previous = (_config.transport, _config.on_enqueue_error)
     configure_transport(transport, on_enqueue_error=on_enqueue_error)
@@ -442,9 +443,9 @@ class QueuedHandler(HandlerWrapper):
 
     def __init__(self, dispatcher: Bus, target: Handler, options: Queued, key: str) -> None:
         super().__init__(target, key)
-        self.dispatcher = dispatcher
-        self.options = options
-        self.key = key
+        self.dispatcher: Bus = dispatcher
+        self.options: Queued = options
+        self.key: str = key
         self.registrations: list[Registration] = []
 
     @property
@@ -540,7 +541,7 @@ def register_queued(
             f"the queued handler {key} has no name that a worker process can find: define it at "
             "module level (a module the workers import too), or name it with Queued(key=...)"
         )
-    if isinstance(pattern, type) and issubclass(pattern, Event):
+    if is_event_class(pattern):
         event_classes.register(pattern)
         regex = re.escape(pattern.__event_name__)
     else:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 from .._errors import RejectedMessageError, SerializationError
-from .._event import Event, EventMeta
+from .._event import Event, EventMeta, is_event_class
 
 __all__ = [
     "JSON",
@@ -79,7 +79,7 @@ class EventClassRegistry:
             under the same event name.
         """
         candidate: object = cls
-        if not (isinstance(candidate, type) and issubclass(candidate, Event)) or candidate is Event:
+        if not is_event_class(candidate) or candidate is Event:
             raise TypeError(f"register_event_class() takes an Event subclass, not {cls!r}")
         name = cls.__event_name__
         with self._lock:
@@ -119,7 +119,7 @@ class EventClassRegistry:
         return len(self._classes)
 
 
-event_classes = EventClassRegistry()
+event_classes: EventClassRegistry = EventClassRegistry()
 """The process-wide registry of Event classes that messages may revive."""
 
 
@@ -173,6 +173,7 @@ class ValueCodec(Protocol):
 
     def can_encode(self, value: object) -> bool:
         """Whether this codec handles ``value``."""
+        ...
 
     def encode(self, value: Any) -> JSON:
         """Return the JSON form of ``value``."""
@@ -298,11 +299,12 @@ def decode_value(data: object, depth: int = 0) -> Any:
         return data
     if depth > MAX_DEPTH:
         raise RejectedMessageError(f"the payload nests deeper than {MAX_DEPTH} levels")
-    if kind is list:
-        return [decode_value(item, depth + 1) for item in data]  # type: ignore[attr-defined]
-    if kind is not dict or len(data) != 1:  # type: ignore[arg-type]
-        raise RejectedMessageError(f"unexpected value in the payload: {_preview(data)}")
-    ((tag, inner),) = data.items()  # type: ignore[attr-defined]
+    value = cast("JSON", data)  # parsed from the message's JSON
+    if type(value) is list:
+        return [decode_value(item, depth + 1) for item in value]
+    if type(value) is not dict or len(value) != 1:
+        raise RejectedMessageError(f"unexpected value in the payload: {_preview(value)}")
+    ((tag, inner),) = value.items()
     try:
         decoder = _DECODERS[tag]
     except KeyError:
@@ -323,54 +325,56 @@ def _preview(data: object) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def _decode_float(data: object, depth: int) -> float:
+def _decode_float(data: JSON, depth: int) -> float:
     if data not in ("nan", "inf", "-inf"):
         raise ValueError("expected 'nan', 'inf' or '-inf'")
     return float(str(data))
 
 
-def _decode_tuple(data: object, depth: int) -> tuple[Any, ...]:
+def _decode_tuple(data: JSON, depth: int) -> tuple[Any, ...]:
     if type(data) is not list:
         raise TypeError("expected a list")
     return tuple(decode_value(item, depth) for item in data)
 
 
-def _decode_dict(data: object, depth: int) -> dict[str, Any]:
+def _decode_dict(data: JSON, depth: int) -> dict[str, Any]:
     if type(data) is not dict:
         raise TypeError("expected an object")
     return {key: decode_value(item, depth) for key, item in data.items()}
 
 
-def _decode_map(data: object, depth: int) -> dict[Any, Any]:
+def _decode_map(data: JSON, depth: int) -> dict[Any, Any]:
     if type(data) is not list or not all(type(pair) is list and len(pair) == 2 for pair in data):
         raise TypeError("expected a list of [key, value] pairs")
-    return {decode_value(key, depth): decode_value(item, depth) for key, item in data}
+    pairs = cast("list[list[JSON]]", data)
+    return {decode_value(key, depth): decode_value(item, depth) for key, item in pairs}
 
 
-def _str(data: object) -> str:
+def _str(data: JSON) -> str:
     if type(data) is not str:
         raise TypeError("expected a string")
     return data
 
 
-def _decode_decimal(data: object, depth: int) -> decimal.Decimal:
+def _decode_decimal(data: JSON, depth: int) -> decimal.Decimal:
     try:
         return decimal.Decimal(_str(data))
     except decimal.InvalidOperation:
         raise ValueError("not a decimal number") from None
 
 
-def _decode_timedelta(data: object, depth: int) -> datetime.timedelta:
+def _decode_timedelta(data: JSON, depth: int) -> datetime.timedelta:
     if type(data) is not list or len(data) != 3 or not all(type(part) is int for part in data):
         raise TypeError("expected [days, seconds, microseconds]")
-    return datetime.timedelta(days=data[0], seconds=data[1], microseconds=data[2])
+    days, seconds, microseconds = cast("list[int]", data)
+    return datetime.timedelta(days=days, seconds=seconds, microseconds=microseconds)
 
 
-def _decode_event_value(data: object, depth: int) -> Event:
+def _decode_event_value(data: JSON, depth: int) -> Event:
     return decode_event(data, depth)
 
 
-_DECODERS: dict[str, Callable[[object, int], Any]] = {
+_DECODERS: dict[str, Callable[[JSON, int], Any]] = {
     "$float": _decode_float,
     "$tuple": _decode_tuple,
     "$dict": _decode_dict,
@@ -393,13 +397,15 @@ def decode_event(data: object, depth: int = 0) -> Event:
 
     :raises RejectedMessageError: the class is not registered, or the data does not fit it.
     """
-    if type(data) is not dict or set(data) != {"name", "id", "ts", "fields"}:
-        raise RejectedMessageError(f"malformed event in the payload: {_preview(data)}")
-    name, event_id, timestamp, fields = data["name"], data["id"], data["ts"], data["fields"]
+    message = cast("JSON", data)  # parsed from the message's JSON
+    if type(message) is not dict or set(message) != {"name", "id", "ts", "fields"}:
+        raise RejectedMessageError(f"malformed event in the payload: {_preview(message)}")
+    name, event_id, timestamp, fields = message["name"], message["id"], message["ts"], message["fields"]
     if type(name) is not str or type(event_id) is not str or type(timestamp) not in (int, float):
-        raise RejectedMessageError(f"malformed event header in the payload: {_preview(data)}")
+        raise RejectedMessageError(f"malformed event header in the payload: {_preview(message)}")
     if type(fields) is not dict:
         raise RejectedMessageError(f"malformed fields of event {name!r}: {_preview(fields)}")
+    timestamp = cast("float", timestamp)
     if utc_moment(timestamp) is None:
         raise RejectedMessageError(f"the message's {name!r} event has a timestamp out of range: {_preview(timestamp)}")
     cls = event_classes.get(name)
@@ -409,7 +415,7 @@ def decode_event(data: object, depth: int = 0) -> Event:
             "nothing was imported or instantiated. Register it with register_event_class() in a "
             "module that the workers import."
         )
-    declared = {field.name for field in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    declared: set[str] = {field.name for field in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
     missing = declared - fields.keys()
     if missing:
         raise RejectedMessageError(f"the message's {name!r} event lacks the fields {sorted(missing)}")
@@ -417,7 +423,7 @@ def decode_event(data: object, depth: int = 0) -> Event:
         if not key.isidentifier() or key.startswith("_") or (key not in declared and _is_class_behaviour(cls, key)):
             raise RejectedMessageError(f"the message's {name!r} event has the forbidden attribute {key!r}")
     event = object.__new__(cls)
-    attributes = event.__dict__
+    attributes = vars(event)
     for key, item in fields.items():
         attributes[key] = decode_value(item, depth + 1)
     attributes["_event_id"] = event_id

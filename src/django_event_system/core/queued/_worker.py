@@ -166,7 +166,8 @@ def process_message(body: str | bytes, *, attempt: int = 0) -> Result:
     def run() -> None:
         result = cast("Handler", handler.target)(name, *args, **kwargs)
         if result is not None and isinstance(result, Coroutine):
-            await_coroutine(result)  # an async def handler, awaited on the runner's loop
+            # An async def handler: awaited on the runner's loop.
+            await_coroutine(result)  # pyright: ignore[reportUnknownArgumentType]
 
     try:
         if not delivery.outbox:
