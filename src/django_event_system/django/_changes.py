@@ -36,7 +36,7 @@ import functools
 import marshal
 import operator
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from django.db import models
 from django.db.models import Model
@@ -49,6 +49,8 @@ _SNAPSHOT = "_event_system_snapshot"
 _COPIES = "_event_system_copies"
 _CHANGES = "_event_system_changes"
 _MUTABLE = (dict, list, set, bytearray)
+_MARSHALLED: frozenset[type[Any]] = frozenset({dict, list})
+"""Containers kept as ``marshal`` bytes (exactly these types: a subclass may not round-trip)."""
 _ORIGINAL = "__event_system_original__"
 
 _SCALAR_FIELDS: frozenset[type[models.Field[Any, Any]]] = frozenset(
@@ -164,7 +166,7 @@ def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
             f"the changes of {model.__qualname__} instances are not tracked: observe the model with an "
             f"Observer or RegisterSignalsFor({model.__qualname__}) (with track_changes=True)"
         )
-    data = instance.__dict__
+    data = vars(instance)
     changes: ModelChanges[ModelT] | _PendingChanges | None = data.get(_CHANGES)
     if changes is None:
         return _NO_CHANGES
@@ -179,8 +181,12 @@ def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
 def _is_scalar(field: models.Field[Any, Any]) -> bool:
     if type(field) in (models.ForeignKey, models.OneToOneField):
         # The attribute holds the target's key: scalar when the target field is.
-        target = getattr(field, "target_field", None)
-        return isinstance(target, models.Field) and target is not field and _is_scalar(target)
+        target: object = getattr(field, "target_field", None)
+        return (
+            isinstance(target, models.Field)
+            and target is not field
+            and _is_scalar(cast("models.Field[Any, Any]", target))
+        )
     return type(field) in _SCALAR_FIELDS
 
 
@@ -241,8 +247,8 @@ class _Layout:
 
 def _frozen(value: Any) -> Any:
     """A copy of a container that no later change of ``value`` reaches (see ``_Layout.value``)."""
-    kind = type(value)
-    if kind is dict or kind is list:
+    kind: type[Any] = type(value)
+    if kind in _MARSHALLED:
         try:
             return marshal.dumps(value)
         except ValueError:  # a value marshal does not know (a Decimal, a subclass...)
@@ -255,16 +261,16 @@ def _copy_one(index: int) -> Callable[[tuple[Any, ...]], tuple[Any, ...] | None]
     common case, unrolled, as it runs for every instance built."""
 
     def copies(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        value = values[index]
-        kind = type(value)
-        if kind is dict or kind is list:
+        value: Any = values[index]
+        kind: type[Any] = type(value)
+        if kind in _MARSHALLED:
             try:
                 return (marshal.dumps(value),)
             except ValueError:
                 pass
         elif not isinstance(value, _MUTABLE):
             return None
-        return (copy.deepcopy(value),)
+        return (copy.deepcopy(cast("Any", value)),)
 
     return copies
 
@@ -293,7 +299,7 @@ def snapshot_on_init(sender: type[Model], instance: Model, **kwargs: Any) -> Non
     layout = _layouts.get(sender)
     if layout is None or layout.fields is not sender._meta.concrete_fields:
         layout = _layout_of(sender)
-    data = instance.__dict__
+    data = vars(instance)
     try:
         values = layout.read(data)
     except KeyError:  # a deferred field
@@ -310,9 +316,9 @@ def _stored(data: dict[str, Any], layout: _Layout) -> _Snapshot | None:
     values: object = data.get(_SNAPSHOT)
     # A tuple of the model's fields: not one from before a field was added, nor the dict an
     # instance pickled by an earlier version of this package carries.
-    if type(values) is not tuple or len(values) != len(layout.attnames):
+    if type(values) is not tuple or len(cast("tuple[Any, ...]", values)) != len(layout.attnames):
         return None
-    return values, data.get(_COPIES)
+    return cast("tuple[Any, ...]", values), data.get(_COPIES)
 
 
 def _store(data: dict[str, Any], snapshot: _Snapshot) -> None:
@@ -331,7 +337,7 @@ def _current(data: dict[str, Any], layout: _Layout) -> _Snapshot:
 
 def take_snapshot(instance: Model, update_fields: Collection[str] | None = None) -> None:
     """Remember the current field values (only ``update_fields`` when given)."""
-    data = instance.__dict__
+    data = vars(instance)
     layout = _layout_of(type(instance))
     snapshot = _current(data, layout)
     if update_fields:
@@ -390,14 +396,14 @@ _NO_CHANGES: ModelChanges[Any] = ModelChanges()
 
 def record_changes(instance: Model, update_fields: Collection[str] | None = None) -> None:
     """Keep the snapshot and the values about to be saved, for ``get_changes`` to compare."""
-    data = instance.__dict__
+    data = vars(instance)
     layout = _layout_of(type(instance))
     data[_CHANGES] = _PendingChanges(layout, _stored(data, layout), _current(data, layout), update_fields)
 
 
 def clear_changes(instance: Model) -> None:
     """A new instance has no changes."""
-    instance.__dict__[_CHANGES] = _NO_CHANGES
+    vars(instance)[_CHANGES] = _NO_CHANGES
 
 
 def watch_refreshes(model: type[Model]) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
-from . import _changes
+from . import _changes  # pyright: ignore[reportPrivateUsage]
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
@@ -121,7 +121,7 @@ class ModelBinding:
             signals.post_init.connect(
                 _changes.snapshot_on_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init"
             )
-            _changes._tracked.add(model)
+            _changes._tracked.add(model)  # pyright: ignore[reportPrivateUsage]
             _changes.watch_refreshes(model)
         elif not track and self.track_changes:
             signals.post_init.disconnect(sender=model, dispatch_uid=f"{uid}:post_init")
