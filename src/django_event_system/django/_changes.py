@@ -185,7 +185,7 @@ def _is_scalar(field: models.Field[Any, Any]) -> bool:
         return (
             isinstance(target, models.Field)
             and target is not field
-            and _is_scalar(cast("models.Field[Any, Any]", target))
+            and _is_scalar(cast("models.Field[Any, Any]", target))  # type: ignore[redundant-cast]
         )
     return type(field) in _SCALAR_FIELDS
 
@@ -247,7 +247,7 @@ class _Layout:
 
 def _frozen(value: Any) -> Any:
     """A copy of a container that no later change of ``value`` reaches (see ``_Layout.value``)."""
-    kind: type[Any] = type(value)
+    kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind in _MARSHALLED:
         try:
             return marshal.dumps(value)
@@ -262,7 +262,7 @@ def _copy_one(index: int) -> Callable[[tuple[Any, ...]], tuple[Any, ...] | None]
 
     def copies(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
         value: Any = values[index]
-        kind: type[Any] = type(value)
+        kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
         if kind in _MARSHALLED:
             try:
                 return (marshal.dumps(value),)
@@ -316,9 +316,9 @@ def _stored(data: dict[str, Any], layout: _Layout) -> _Snapshot | None:
     values: object = data.get(_SNAPSHOT)
     # A tuple of the model's fields: not one from before a field was added, nor the dict an
     # instance pickled by an earlier version of this package carries.
-    if type(values) is not tuple or len(cast("tuple[Any, ...]", values)) != len(layout.attnames):
+    if type(values) is not tuple or len(cast("tuple[Any, ...]", values)) != len(layout.attnames):  # type: ignore[redundant-cast]
         return None
-    return cast("tuple[Any, ...]", values), data.get(_COPIES)
+    return cast("tuple[Any, ...]", values), data.get(_COPIES)  # type: ignore[redundant-cast]
 
 
 def _store(data: dict[str, Any], snapshot: _Snapshot) -> None:
