@@ -59,7 +59,7 @@ def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model
 
 def _waits_for_the_commit(callbacks: tuple[Handler, ...]) -> bool:
     for callback in callbacks:  # noqa: SIM110 - it runs at every model event, where any() of a generator costs more
-        if getattr(callback, "__event_system_after_commit__", False) is True:
+        if holds_for_commit(callback):
             return True
     return False
 
