@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["DEFAULT_MAX_DEPTH", "OUTSIDE", "current_depth", "depth_holder", "get_depth_holder", "own_depth_holder"]
+__all__ = ["DEFAULT_MAX_DEPTH", "OUTSIDE", "current_depth", "depth_holder", "own_depth_holder"]
 
 DEFAULT_MAX_DEPTH = 100
 """How deep a cascade of events dispatched by handlers may go before ``CascadeDepthError``."""
@@ -27,11 +27,6 @@ OUTSIDE: Final[list[int]] = [0]
 depth_holder: ContextVar[list[int]] = ContextVar("django_event_system_delivery_depth")
 
 _get = depth_holder.get
-
-
-def get_depth_holder() -> list[int]:
-    """Return this greenlet's holder, or the shared read-only one (value 0) if it has none."""
-    return _get(OUTSIDE)
 
 
 def own_depth_holder() -> list[int]:
