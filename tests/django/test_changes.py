@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.db.models import signals
+from django.db.models import Model, signals
 
 from django_event_system import FieldChange, ModelChanges, Observer, RegisterSignalsFor, get_changes
 
-from .testapp.models import Example, Place, Unobserved
+from .testapp.models import Example, Place, Restaurant, Shouting, Stamped, Unobserved
 
 pytestmark = pytest.mark.django_db
 
@@ -230,13 +230,41 @@ def test_register_signals_for_tracks_changes_for_listeners(drain: Callable[[], N
 
 
 def test_unobserved_models_pay_nothing() -> None:
-    """A model no one observes has no ``post_init`` receiver and its instances carry no snapshot."""
-    assert not signals.post_init.has_listeners(Unobserved)
-    item = Unobserved(name="free")
-    assert "_event_system_snapshot" not in item.__dict__
+    """A model no one observes keeps Django's ``from_db`` and its loaded rows carry no snapshot."""
+    Unobserved.objects.create(name="free")
+    assert "from_db" not in vars(Unobserved)
+    assert "_event_system_snapshot" not in Unobserved.objects.get().__dict__
     RegisterSignalsFor(Example)
-    assert signals.post_init.has_listeners(Example)
-    assert not signals.post_init.has_listeners(Unobserved)
+    Example.objects.create(name="loaded")
+    assert "from_db" in vars(Example)
+    assert "from_db" not in vars(Unobserved)
+    assert "_event_system_snapshot" in Example.objects.get().__dict__
+    assert "_event_system_snapshot" not in Unobserved.objects.get().__dict__
+
+
+def test_instances_made_in_code_pay_nothing() -> None:
+    """Tracking connects no ``post_init`` receiver: an instance made in code carries no snapshot
+    until its first save takes one."""
+    RegisterSignalsFor(Example)
+    assert not signals.post_init.has_listeners(Example)
+    example = Example(name="new")
+    assert "_event_system_snapshot" not in example.__dict__
+    example.save()
+    assert "_event_system_snapshot" in example.__dict__
+
+
+def test_from_db_is_wrapped_only_while_tracked() -> None:
+    """Tracking wraps the model's ``from_db``; the last Observer out restores Django's."""
+
+    class Tracking(Observer[Example]):
+        observes = Example
+
+        def updated(self, event_name: str, instance: Example) -> None: ...
+
+    assert "from_db" in vars(Example)
+    Tracking.unregister()
+    assert "from_db" not in vars(Example)
+    assert Example.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
 
 
 def test_get_changes_of_an_untracked_model_says_how_to_track_it() -> None:
@@ -250,7 +278,7 @@ def test_get_changes_of_an_untracked_model_says_how_to_track_it() -> None:
 
 
 def test_track_changes_false_takes_no_snapshot() -> None:
-    """An Observer with ``track_changes = False`` connects no ``post_init`` receiver."""
+    """An Observer with ``track_changes = False`` wraps nothing and connects no ``post_init`` receiver."""
 
     class Untracked(Observer[Example]):
         observes = Example
@@ -259,5 +287,82 @@ def test_track_changes_false_takes_no_snapshot() -> None:
         def updated(self, event_name: str, instance: Example) -> None: ...
 
     assert not signals.post_init.has_listeners(Example)
+    assert "from_db" not in vars(Example)
     with pytest.raises(LookupError, match=r"the changes of Example instances are not tracked"):
         get_changes(Example(name="x"))
+
+
+def test_a_child_of_an_observed_model_is_snapshotted_once_per_row(drain: Callable[[], None]) -> None:
+    """With a model and its multi-table child both observed, each loaded row is snapshotted once,
+    and the changes of each are right; rows of the unobserved parent's subclass are not snapshotted."""
+    seen: list[tuple[str, set[str]]] = []
+
+    class PlaceChanges(Observer[Place]):
+        observes = Place
+
+        def updated(self, event_name: str, instance: Place) -> None:
+            seen.append(("place", set(self.changes(instance))))
+
+    Restaurant.objects.create(name="Chez", serves_pizza=False)
+    assert "_event_system_snapshot" not in Restaurant.objects.get().__dict__
+
+    class RestaurantChanges(Observer[Restaurant]):
+        observes = Restaurant
+
+        def updated(self, event_name: str, instance: Restaurant) -> None:
+            seen.append(("restaurant", set(self.changes(instance))))
+
+    # Restaurant's rows are built by Django's from_db, not through Place's wrapper as well.
+    builds = Restaurant.from_db.__func__.__event_system_builds__  # type: ignore[attr-defined]
+    assert builds is Model.from_db.__func__  # type: ignore[attr-defined]
+    restaurant = Restaurant.objects.get()
+    place = Place.objects.get()
+    restaurant.serves_pizza = True
+    restaurant.save()
+    place.name = "Chez Nous"
+    place.save()
+    drain()
+    assert seen == [("restaurant", {"serves_pizza"}), ("place", {"name"})]
+
+
+def test_changes_hold_the_values_the_save_wrote(drain: Callable[[], None]) -> None:
+    """A field set by the save itself (``auto_now``) is listed with the value written, and the
+    next save compares with that value."""
+    seen: list[ModelChanges[Stamped]] = []
+
+    class StampObserver(Observer[Stamped]):
+        observes = Stamped
+
+        def updated(self, event_name: str, instance: Stamped) -> None:
+            seen.append(self.changes(instance))
+
+    stamped = Stamped.objects.create(name="first")
+    created_at = stamped.touched
+    stamped.name = "second"
+    stamped.save()
+    drain()
+    assert set(seen[0]) == {"name", "touched"}
+    assert seen[0]["touched"] == FieldChange(created_at, stamped.touched)
+    stamped.save(update_fields=["name"])  # auto_now fields are written only when listed
+    drain()
+    assert dict(seen[1]) == {}
+
+
+def test_a_field_attribute_that_converts_its_value_is_read_back(drain: Callable[[], None]) -> None:
+    """Where a field's attribute converts the value a row is built with, the snapshot holds the
+    converted value the instance keeps, so an unchanged field is not reported as changed."""
+    seen: list[ModelChanges[Shouting]] = []
+
+    class ShoutingObserver(Observer[Shouting]):
+        observes = Shouting
+
+        def updated(self, event_name: str, instance: Shouting) -> None:
+            seen.append(self.changes(instance))
+
+    Shouting.objects.create(word="hello")
+    shouting = Shouting.objects.get()
+    assert shouting.word == "hello!!"
+    shouting.count = 1
+    shouting.save()
+    drain()
+    assert dict(seen[0]) == {"count": FieldChange(0, 1)}

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor
 from django_event_system.core import EventDispatcher, InMemoryTransport, using_transport
+from django_event_system.django._models import bind
 from django_event_system.testing import EventRecorder, fake, fake_transport, muted, record_events
 
 from .testapp.models import Example
@@ -262,3 +263,77 @@ def test_each_dispatcher_dispatches_only_what_its_own_handlers_receive(
     assert on_bus == ["saved"]
     assert created_calls == ["created:both"]
     assert seen == ["both"]
+
+
+# -- receivers connected only while their events can be received ------------------------------
+
+
+def test_receivers_without_events_to_dispatch_are_disconnected_after_a_save(
+    drain: Callable[[], None], created_calls: list[str]
+) -> None:
+    """With ``created`` alone handled, the first save leaves only ``post_save`` connected, so a
+    ``QuerySet.delete()`` of the model is Django's fast delete again: one query, no row fetched."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    binding = bind(Example)
+    assert binding.receivers == {"pre_save", "post_save", "pre_delete", "post_delete"}
+    Example.objects.create(name="first")
+    drain()
+    assert binding.receivers == {"post_save"}
+    assert created_calls == ["created:first"]
+    with CaptureQueriesContext(connection) as queries:
+        Example.objects.filter(name="first").delete()
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["DELETE"]
+
+
+def test_a_handler_of_a_disconnected_receiver_reconnects_it_at_once(
+    drain: Callable[[], None], dispatched: list[str], created_calls: list[str]
+) -> None:
+    """Registering a ``creating`` or ``deleted`` handler after the receivers were trimmed
+    connects them again before the next save, which dispatches those events."""
+    binding = bind(Example)
+    example = Example.objects.create(name="first")
+    drain()
+    assert binding.receivers == {"post_save"}
+    seen: list[str] = []
+    with Dispatcher.RegisterHandler(f"{EXAMPLE}::(creating|deleted)", lambda name, instance: seen.append(name)):
+        assert binding.receivers == {"pre_save", "post_save", "pre_delete", "post_delete"}
+        Example.objects.create(name="second")
+        example.delete()
+        drain()
+        assert binding.receivers == {"pre_save", "post_save", "post_delete"}
+    assert dispatched == ["created", "creating", "created", "deleted"]
+    assert seen == [f"{EXAMPLE}::creating", f"{EXAMPLE}::deleted"]
+
+
+def test_a_recorder_started_after_the_receivers_were_trimmed_sees_every_event(
+    drain: Callable[[], None], created_calls: list[str]
+) -> None:
+    """``record_events()`` watches every event: it reconnects the receivers that were disconnected."""
+    Example.objects.create(name="first")
+    drain()
+    with record_events() as recorded:
+        Example.objects.create(name="second").delete()
+        drain()
+    actions = [name.rsplit("::", 1)[1] for name in recorded.names]
+    assert actions == ["creating", "saving", "created", "saved", "deleting", "deleted"]
+
+
+def test_a_synchronous_updating_handler_sees_the_changes_of_its_save(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In sync mode an ``updating`` handler runs inside ``pre_save``, and sees what the save changes."""
+    from django_event_system import get_changes
+
+    seen: list[set[str]] = []
+
+    class Updating(Observer[Example]):
+        observes = Example
+
+        def updating(self, event_name: str, instance: Example) -> None:
+            seen.append(set(get_changes(instance)))
+
+    example = Example.objects.create(name="first")
+    monkeypatch.setattr(Dispatcher, "sync", True)
+    example.status = "moved"
+    example.save()
+    assert seen == [{"status"}]

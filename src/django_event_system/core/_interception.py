@@ -59,7 +59,7 @@ class Interceptors:
         its fast path then).
     """
 
-    __slots__ = ("_changed", "_lock", "_observed", "_staged", "chain")
+    __slots__ = ("_change_listeners", "_changed", "_lock", "_observed", "_staged", "chain", "version")
 
     def __init__(self, changed: Callable[[tuple[Interceptor, ...]], None]) -> None:
         self._changed = changed
@@ -67,12 +67,16 @@ class Interceptors:
         self._staged: tuple[tuple[Stage, Interceptor], ...] = ()
         self.chain: tuple[Interceptor, ...] = ()
         self._observed = False
+        self.version: int = 0
+        """Bumped by every change to the chain; what was computed at an older version may be stale."""
+        self._change_listeners: tuple[Callable[[], None], ...] = ()
 
     def add(self, interceptor: Interceptor, stage: Stage = Stage.OBSERVE) -> Interception:
         """Run ``interceptor`` at ``stage``, after those already there; returns its handle."""
         with self._lock:
             staged = sorted((*self._staged, (stage, interceptor)), key=_stage_of)  # stable: arrival order kept
             self._set(tuple(staged))
+        self._notify()
         return Interception(self, interceptor)
 
     def remove(self, interceptor: Interceptor) -> None:
@@ -80,6 +84,22 @@ class Interceptors:
         with self._lock:
             # Equality, not identity: each access to a bound method makes a new, equal, object.
             self._set(tuple(entry for entry in self._staged if entry[1] != interceptor))
+        self._notify()
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each change to the chain, outside its lock (see
+        ``PatternRegistry.add_change_listener``)."""
+        with self._lock:
+            self._change_listeners = (*self._change_listeners, listener)
+
+    def remove_change_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (compared by equality)."""
+        with self._lock:
+            self._change_listeners = tuple(each for each in self._change_listeners if each != listener)
+
+    def _notify(self) -> None:
+        for listener in self._change_listeners:
+            listener()
 
     def after(self, interceptor: Interceptor) -> tuple[Interceptor, ...]:
         """The interceptors that run after ``interceptor`` (all of them if it is not there)."""
@@ -103,6 +123,7 @@ class Interceptors:
         self._staged = staged
         self.chain = tuple(interceptor for _, interceptor in staged)
         self._observed = any(stage is Stage.OBSERVE for stage, _ in staged)
+        self.version += 1
         self._changed(self.chain)
 
     def __len__(self) -> int:

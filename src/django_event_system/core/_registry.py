@@ -331,6 +331,7 @@ class PatternRegistry:
         """Bumped by every change to the registrations; what was computed at an older version
         may be stale."""
         self._after_commit: tuple[Registration, ...] = ()
+        self._change_listeners: tuple[Callable[[], None], ...] = ()
         self.after_commit_removed: Callable[[], None] | None = None
         """Called after after-commit registrations went away (cancelled, cleared, not restored)."""
 
@@ -391,7 +392,27 @@ class PatternRegistry:
             if after_commit:
                 self._after_commit = (*self._after_commit, registration)
             self._changed(entry)
+        self._notify()
         return registration
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each change to the registrations (a handler registered or
+        cancelled, :meth:`clear`, :meth:`restore`), outside the registry's lock.
+
+        For code that keeps something computed from the registrations and must not wait for the
+        next :attr:`version` check to update it (the Django adapter reconnects a model's signals).
+        """
+        with self._lock:
+            self._change_listeners = (*self._change_listeners, listener)
+
+    def remove_change_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (compared by equality, so a bound method can be passed again)."""
+        with self._lock:
+            self._change_listeners = tuple(each for each in self._change_listeners if each != listener)
+
+    def _notify(self) -> None:
+        for listener in self._change_listeners:
+            listener()
 
     def _add(self, entry: _Entry) -> None:
         """Put ``entry`` in the entries and the index (under the lock)."""
@@ -448,6 +469,7 @@ class PatternRegistry:
             self._remove_entry(registration)
             if registration.after_commit:
                 self._after_commit = tuple(r for r in self._after_commit if r is not registration)
+        self._notify()
         if registration.after_commit:
             self._after_commit_removed()
 
@@ -506,6 +528,7 @@ class PatternRegistry:
             self._reset((), {})
         for entry in entries:
             entry.registration._registry = None  # pyright: ignore[reportPrivateUsage]
+        self._notify()
         if removed:
             self._after_commit_removed()
 
@@ -534,6 +557,7 @@ class PatternRegistry:
             registration._registry = None  # pyright: ignore[reportPrivateUsage]
         for registration in restored:
             registration._registry = self  # pyright: ignore[reportPrivateUsage]
+        self._notify()
         if removed:
             self._after_commit_removed()
 

@@ -14,7 +14,7 @@ from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
 from ._handlers import HandlerWrapper, handler_target, holds_for_commit, refuse_async_generator
-from ._interception import Interception, Interceptor, Stage
+from ._interception import Interception, Interceptor, Interceptors, Stage
 from ._local_queue import DEFAULT_POOL_SIZE, add_greenlet_exit_hook
 from ._mocking import (
     DispatchObserver,
@@ -64,6 +64,7 @@ __all__ = [
     "HoldState",
     "Interception",
     "Interceptor",
+    "Interceptors",
     "MockSession",
     "MockUsageError",
     "Outbox",

@@ -46,12 +46,13 @@ __all__ = ["FieldChange", "ModelChanges", "get_changes", "is_tracked"]
 ModelT = TypeVar("ModelT", bound=Model)
 
 _SNAPSHOT = "_event_system_snapshot"
-_COPIES = "_event_system_copies"
+_COPIES = "_event_system_frozen"
 _CHANGES = "_event_system_changes"
 _MUTABLE = (dict, list, set, bytearray)
 _MARSHALLED: frozenset[type[Any]] = frozenset({dict, list})
 """Containers kept as ``marshal`` bytes (exactly these types: a subclass may not round-trip)."""
 _ORIGINAL = "__event_system_original__"
+_BUILDS = "__event_system_builds__"
 
 _SCALAR_FIELDS: frozenset[type[models.Field[Any, Any]]] = frozenset(
     {
@@ -172,8 +173,8 @@ def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
         return _NO_CHANGES
     if isinstance(changes, _PendingChanges):
         pending = changes
-        changes = pending.compare()
-        if data.get(_CHANGES) is pending:  # not saved again meanwhile
+        changes = pending.compare(data)
+        if pending.after is not None and data.get(_CHANGES) is pending:  # saved, and not again since
             data[_CHANGES] = changes
     return changes
 
@@ -193,25 +194,49 @@ def _is_scalar(field: models.Field[Any, Any]) -> bool:
 class _Layout:
     """How a model's snapshots are laid out: its concrete fields, in order, and how to read them."""
 
-    __slots__ = ("attnames", "containers", "copies", "fields", "names", "read")
+    __slots__ = (
+        "attnames",
+        "containers",
+        "copies",
+        "direct",
+        "fields",
+        "names",
+        "only_container",
+        "only_texts",
+        "read",
+        "single",
+        "size",
+        "texts",
+    )
 
-    def __init__(self, fields: Sequence[models.Field[Any, Any]]) -> None:
+    def __init__(self, model: type[Model], fields: Sequence[models.Field[Any, Any]]) -> None:
         self.fields = fields
         self.attnames = tuple(field.attname for field in fields)
         self.names = tuple(field.name for field in fields)
+        self.size = len(fields)
         self.read: Callable[[dict[str, Any]], tuple[Any, ...]]
         if len(self.attnames) == 1:
             (only,) = self.attnames
             self.read = lambda data: (data[only],)
         else:
             self.read = operator.itemgetter(*self.attnames)
+        self.direct = not any(_converts_on_set(model, attname) for attname in self.attnames)
+        """Whether the values ``from_db`` builds an instance with are those it keeps: true unless
+        a field's attribute is a data descriptor (which may convert what it is given). Then the
+        row ``from_db`` receives is the snapshot, as it is: nothing to read, nothing to allocate."""
         self.containers = tuple(index for index, field in enumerate(fields) if not _is_scalar(field))
         """The indices of the fields whose values may be containers: the only ones copied."""
-        self.copies: Callable[[tuple[Any, ...]], tuple[Any, ...] | None] = (
-            _copy_one(self.containers[0]) if len(self.containers) == 1 else self._copy_each
-        )
-        """Frozen copies of the container values, one per index of :attr:`containers` (``_MISSING``
-        where the value is no container), or ``None`` when there is none."""
+        self.single = len(self.containers) == 1
+        self.only_container: int | None = self.containers[0] if self.single else None
+        self.texts: dict[int, _Texts] = {
+            index: texts for index in self.containers if (texts := _texts.get(fields[index])) is not None
+        }
+        """The JSON fields whose decoded texts are kept (see :class:`_Texts`), by index."""
+        self.only_texts: _Texts | None = self.texts.get(self.containers[0]) if self.single else None
+        self.copies: Callable[[Sequence[Any]], Any] = _copy_one(self.containers[0]) if self.single else self._copy_each
+        """Frozen copies of the container values, or ``None`` when there is none: with one field
+        that may hold a container (:attr:`single`), its copy itself; otherwise a tuple, one per index of
+        :attr:`containers` (``_MISSING`` where the value is no container)."""
 
     def values(self, data: dict[str, Any]) -> tuple[Any, ...]:
         """The instance's values, by reference, ``_MISSING`` for the fields it has not loaded."""
@@ -220,7 +245,22 @@ class _Layout:
         except KeyError:  # a deferred field
             return tuple([data.get(attname, _MISSING) for attname in self.attnames])
 
-    def _copy_each(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    def loaded_copies(self, values: Sequence[Any]) -> tuple[Any, ...] | None:
+        """:attr:`copies` of a row loaded, with the texts of its JSON values where they are kept."""
+        if not self.texts:
+            return self._copy_each(values)
+        copies: list[Any] | None = None
+        for position, index in enumerate(self.containers):
+            value: object = values[index]
+            if _is_mutable(value):
+                if copies is None:
+                    copies = [_MISSING] * len(self.containers)
+                texts = self.texts.get(index)
+                text = None if texts is None else texts.take(value)
+                copies[position] = _frozen(value) if text is None else text
+        return None if copies is None else tuple(copies)
+
+    def _copy_each(self, values: Sequence[Any]) -> tuple[Any, ...] | None:
         copies: list[Any] | None = None
         for position, index in enumerate(self.containers):
             value = values[index]
@@ -234,15 +274,37 @@ class _Layout:
         """The value of field ``index`` in ``snapshot``: a fresh copy of a container's."""
         values, copies = snapshot
         if copies is not None and index in self.containers:
-            frozen = copies[self.containers.index(index)]
+            frozen = copies if self.single else copies[self.containers.index(index)]
             if frozen is not _MISSING:
-                # marshal's bytes, or a deep copy: a container, which is never exactly bytes.
-                return marshal.loads(frozen) if type(frozen) is bytes else frozen
+                # marshal's bytes, a JSON text, or a deep copy: a container, never bytes or a str.
+                kind: type[Any] = type(frozen)  # pyright: ignore[reportUnknownVariableType]
+                if kind is bytes:
+                    return marshal.loads(frozen)
+                if kind is str:
+                    return _decode(self.fields[index], frozen)
+                return frozen
         return values[index]
 
     def listed(self, index: int, update_fields: Collection[str] | None) -> bool:
         """Whether field ``index`` counts for a save with ``update_fields``."""
         return not update_fields or self.names[index] in update_fields or self.attnames[index] in update_fields
+
+
+def _is_mutable(value: object) -> bool:
+    return isinstance(value, _MUTABLE)
+
+
+def _converts_on_set(model: type[Model], attname: str) -> bool:
+    """Whether the model's attribute for a field is a data descriptor (``__set__``)."""
+    attribute: object = vars(model).get(attname)
+    return hasattr(type(attribute), "__set__")
+
+
+def _decode(field: models.Field[Any, Any], text: str) -> Any:
+    """A JSON field's value from its text, as the field decodes it from the database."""
+    json_field = cast("models.JSONField[Any]", field)
+    none: Any = None
+    return models.JSONField.from_db_value(json_field, text, none, none)
 
 
 def _frozen(value: Any) -> Any:
@@ -256,29 +318,93 @@ def _frozen(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _copy_one(index: int) -> Callable[[tuple[Any, ...]], tuple[Any, ...] | None]:
+def _copy_one(index: int) -> Callable[[Sequence[Any]], Any]:
     """``_Layout.copies`` of a model with one field that may hold a container (a JSON field): the
-    common case, unrolled, as it runs for every instance built."""
+    common case, unrolled, as it runs for every row loaded. The copy is kept as it is, in no
+    tuple: ``bytes`` are no object the garbage collector follows, a tuple is."""
 
-    def copies(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    def copies(values: Sequence[Any]) -> Any:
         value: Any = values[index]
         kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
         if kind in _MARSHALLED:
             try:
-                return (marshal.dumps(value),)
+                return marshal.dumps(value)
             except ValueError:
                 pass
         elif not isinstance(value, _MUTABLE):
             return None
-        return (copy.deepcopy(cast("Any", value)),)
+        return copy.deepcopy(cast("Any", value))
 
     return copies
 
 
+class _Texts:
+    """The latest value a tracked model's JSON field decoded from the database, with its text.
+
+    A JSON value loaded from a row needs a frozen copy, as it may change in place; the text it
+    was decoded from is one, already made, and immutable. So the field's converter is wrapped to
+    keep the pair, and the row's snapshot takes the text when the value it is built with is that
+    very object (anything else, such as another thread's row, falls back to a copy). The text is
+    decoded again only if a save asks what changed.
+    """
+
+    __slots__ = ("last", "models")
+
+    def __init__(self) -> None:
+        self.last: tuple[object, str] | None = None
+        self.models: set[type[Model]] = set()
+
+    def take(self, value: object) -> str | None:
+        """The text ``value`` was decoded from, if it is the latest value decoded (once)."""
+        last = self.last
+        if last is not None and last[0] is value:
+            self.last = None
+            return last[1]
+        return None
+
+
+_texts: dict[models.Field[Any, Any], _Texts] = {}
+"""The JSON fields of tracked models whose converters keep their texts."""
+
+
+def _watch_texts(model: type[Model]) -> None:
+    for field in model._meta.concrete_fields:
+        if getattr(type(field), "from_db_value", None) is not models.JSONField.from_db_value:
+            continue  # not a JSON field, or one that converts its texts its own way
+        texts = _texts.get(field)
+        if texts is None:
+            texts = _texts[field] = _Texts()
+            setattr(field, "from_db_value", _keeping_texts(field, texts))  # noqa: B010 - an instance attribute, found first
+        texts.models.add(model)
+
+
+def _keeping_texts(field: models.Field[Any, Any], texts: _Texts) -> Callable[[Any, Any, Any], Any]:
+    """The JSON field's converter, wrapped to keep each text it decodes in ``texts``."""
+    json_field = cast("models.JSONField[Any]", field)
+    decode = models.JSONField.from_db_value
+
+    def from_db_value(value: Any, expression: Any, connection: Any) -> Any:
+        decoded: Any = decode(json_field, value, expression, connection)
+        if type(value) is str:
+            texts.last = (decoded, value)
+        return decoded
+
+    return from_db_value
+
+
+def _unwatch_texts(model: type[Model]) -> None:
+    for field, texts in list(_texts.items()):
+        texts.models.discard(model)
+        if not texts.models:
+            del _texts[field]
+            vars(field).pop("from_db_value", None)
+
+
 _layouts: dict[type[Model], _Layout] = {}
 
-_Snapshot = tuple[tuple[Any, ...], tuple[Any, ...] | None]
-"""The values (by reference, ``_MISSING`` if not loaded) and the copies of the containers among them."""
+_Snapshot = tuple[Sequence[Any], Any]
+"""The values (by reference, ``_MISSING`` if not loaded; a tuple, or the list of a row loaded)
+and the copies of the containers among them (see ``_Layout.copies``)."""
 
 
 def _layout_of(model: type[Model]) -> _Layout:
@@ -286,39 +412,23 @@ def _layout_of(model: type[Model]) -> _Layout:
     fields = model._meta.concrete_fields
     layout = _layouts.get(model)
     if layout is None or layout.fields is not fields:
-        layout = _layouts[model] = _Layout(fields)
+        layout = _Layout(model, fields)
+        if model in _tracked:  # the loads of tracked models alone find a layout here
+            _layouts[model] = layout
     return layout
-
-
-def snapshot_on_init(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    """The ``post_init`` receiver of a tracked model: remember the values the instance was built with.
-
-    It runs for every instance built, loaded rows first: the values go as they are, in one tuple,
-    and copies of containers in another, only when there are some.
-    """
-    layout = _layouts.get(sender)
-    if layout is None or layout.fields is not sender._meta.concrete_fields:
-        layout = _layout_of(sender)
-    data = vars(instance)
-    try:
-        values = layout.read(data)
-    except KeyError:  # a deferred field
-        values = layout.values(data)
-    data[_SNAPSHOT] = values
-    if layout.containers:
-        copies = layout.copies(values)
-        if copies is not None:
-            data[_COPIES] = copies
 
 
 def _stored(data: dict[str, Any], layout: _Layout) -> _Snapshot | None:
     """The instance's snapshot, if it has one that fits the model's fields."""
     values: object = data.get(_SNAPSHOT)
-    # A tuple of the model's fields: not one from before a field was added, nor the dict an
-    # instance pickled by an earlier version of this package carries.
-    if type(values) is not tuple or len(cast("tuple[Any, ...]", values)) != len(layout.attnames):  # type: ignore[redundant-cast]
+    # A tuple or list of the model's fields: not one from before a field was added, nor the dict
+    # an instance pickled by an earlier version of this package carries.
+    if type(values) is not tuple and type(values) is not list:
         return None
-    return cast("tuple[Any, ...]", values), data.get(_COPIES)  # type: ignore[redundant-cast]
+    found = cast("Sequence[Any]", values)
+    if len(found) != len(layout.attnames):
+        return None
+    return found, data.get(_COPIES)
 
 
 def _store(data: dict[str, Any], snapshot: _Snapshot) -> None:
@@ -345,6 +455,35 @@ def take_snapshot(instance: Model, update_fields: Collection[str] | None = None)
     _store(data, snapshot)
 
 
+def saved(instance: Model, created: bool, update_fields: Collection[str] | None) -> None:
+    """After a save: record what it changed, and remember the values it wrote.
+
+    The values read here are those the save wrote (a field's ``pre_save``, such as
+    ``auto_now``, has run). An update compares them with the snapshot from before the save, when
+    asked; its ``pre_save`` receiver, when connected, already recorded that snapshot (see
+    :func:`record_changes`), and a create has no changes.
+    """
+    data = vars(instance)
+    model = type(instance)
+    layout = _layouts.get(model)
+    if layout is None or layout.fields is not model._meta.concrete_fields:
+        layout = _layout_of(model)
+    values = layout.values(data)
+    current: _Snapshot = (values, layout.copies(values) if layout.containers else None)
+    if created:
+        data[_CHANGES] = _NO_CHANGES
+        _store(data, current)
+        return
+    pending = data.get(_CHANGES)
+    if type(pending) is not _PendingChanges or pending.after is not None:
+        pending = _PendingChanges(layout, _stored(data, layout), update_fields)
+        data[_CHANGES] = pending
+    else:
+        pending.update_fields = update_fields
+    pending.after = current
+    _store(data, _merged(layout, _stored(data, layout), current, update_fields) if update_fields else current)
+
+
 def _merged(
     layout: _Layout, previous: _Snapshot | None, current: _Snapshot, update_fields: Collection[str]
 ) -> _Snapshot:
@@ -359,22 +498,27 @@ def _merged(
 
 
 class _PendingChanges:
-    """An update's changes, compared on first read: the snapshot before the save and the values saved."""
+    """An update's changes, compared on first read: the snapshot before the save and the values saved.
+
+    ``after`` is filled once the save wrote its row (:func:`take_snapshot`); until then (a
+    synchronous ``updating`` handler, a save that failed) the instance's values are read when
+    asked, and the answer is not kept.
+    """
 
     __slots__ = ("after", "before", "layout", "update_fields")
 
-    def __init__(
-        self, layout: _Layout, before: _Snapshot | None, after: _Snapshot, update_fields: Collection[str] | None
-    ) -> None:
+    def __init__(self, layout: _Layout, before: _Snapshot | None, update_fields: Collection[str] | None) -> None:
         self.layout = layout
         self.before = before
-        self.after = after
+        self.after: _Snapshot | None = None
         self.update_fields = update_fields
 
-    def compare(self) -> ModelChanges[Any]:
+    def compare(self, data: dict[str, Any]) -> ModelChanges[Any]:
         layout, before, after = self.layout, self.before, self.after
         if before is None:
             return ModelChanges()
+        if after is None:
+            after = _current(data, layout)
         changed: dict[str, FieldChange] = {}
         for index in range(len(layout.attnames)):
             if before[0][index] is _MISSING or after[0][index] is _MISSING:
@@ -395,10 +539,10 @@ _NO_CHANGES: ModelChanges[Any] = ModelChanges()
 
 
 def record_changes(instance: Model, update_fields: Collection[str] | None = None) -> None:
-    """Keep the snapshot and the values about to be saved, for ``get_changes`` to compare."""
+    """Keep the snapshot from before an update, for ``get_changes`` to compare with the values saved."""
     data = vars(instance)
     layout = _layout_of(type(instance))
-    data[_CHANGES] = _PendingChanges(layout, _stored(data, layout), _current(data, layout), update_fields)
+    data[_CHANGES] = _PendingChanges(layout, _stored(data, layout), update_fields)
 
 
 def clear_changes(instance: Model) -> None:
@@ -440,3 +584,104 @@ def unwatch_refreshes(model: type[Model]) -> None:
         delattr(model, "refresh_from_db")
     else:
         setattr(model, "refresh_from_db", original)  # noqa: B010
+
+
+def track(model: type[Model]) -> None:
+    """Track the changes of ``model``'s instances: snapshot its rows as they load, and again
+    after ``refresh_from_db``."""
+    _tracked.add(model)
+    _watch_texts(model)
+    _layouts.pop(model, None)  # laid out again, with the texts of its JSON fields
+    _watch_loads(model)
+    watch_refreshes(model)
+
+
+def untrack(model: type[Model]) -> None:
+    """Undo :func:`track`."""
+    _tracked.discard(model)
+    _layouts.pop(model, None)
+    _unwatch_texts(model)
+    _unwatch_loads(model)
+    unwatch_refreshes(model)
+
+
+def _watch_loads(model: type[Model]) -> None:
+    """Wrap ``model.from_db`` so that each row loaded is snapshotted as it is built.
+
+    ``from_db`` builds every instance a query returns (``select_related``, ``raw()`` and
+    ``refresh_from_db`` included) and no other: an instance made in code is new, and has nothing
+    to compare with until its first save takes a snapshot. So, unlike a ``post_init`` receiver,
+    it costs instances made in code nothing, and a loaded row one call: this one, which does
+    the least it can, as it runs for every row.
+    """
+    current = vars(model).get("from_db")
+    if current is not None and hasattr(current.__func__, _ORIGINAL):
+        return
+    inherited: Callable[..., Model] = model.from_db.__func__  # type: ignore[attr-defined]
+    # A wrapper inherited from an observed parent is skipped: one snapshot per row is enough.
+    build: Callable[..., Model] = getattr(inherited, _BUILDS, inherited)
+    layouts, tracked, layout_of, dumps, marshalled = _layouts, _tracked, _layout_of, marshal.dumps, _MARSHALLED
+
+    def from_db(cls: type[Model], db: str | None, field_names: Collection[str], values: Sequence[Any]) -> Model:
+        instance = build(cls, db, field_names, values)
+        # Only tracked models have a layout here, so this one look-up is also the test that
+        # ``cls`` is tracked (a subclass of a tracked model may not be).
+        layout = layouts.get(cls)
+        if layout is None or layout.fields is not cls._meta.concrete_fields:
+            if cls not in tracked:
+                return instance
+            layout = layout_of(cls)
+        # Attributes set as attributes, not through ``instance.__dict__``: CPython keeps a new
+        # instance's attributes in place until something asks for its ``__dict__``, which then
+        # has to be made; a loaded row need not pay for that.
+        snapshot: Sequence[Any]
+        if layout.direct and len(values) == layout.size and isinstance(values, (list, tuple)):
+            # The row itself (a list made for this instance, or a tuple): nothing to read.
+            snapshot = values
+        else:
+            data = vars(instance)
+            try:
+                snapshot = layout.read(data)
+            except KeyError:  # a deferred field
+                snapshot = layout.values(data)
+        instance._event_system_snapshot = snapshot  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+        index = layout.only_container
+        if index is not None:
+            # The common case (one JSON field), unrolled: see _copy_one.
+            value: Any = snapshot[index]
+            texts = layout.only_texts
+            if texts is not None and (last := texts.last) is not None and last[0] is value:
+                texts.last = None  # _Texts.take, unrolled
+                if isinstance(value, _MUTABLE):
+                    instance._event_system_frozen = last[1]  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+            elif type(value) in marshalled:
+                frozen: Any
+                try:
+                    frozen = dumps(value)
+                except ValueError:
+                    frozen = copy.deepcopy(value)
+                instance._event_system_frozen = frozen  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+            elif isinstance(value, _MUTABLE):
+                instance._event_system_frozen = copy.deepcopy(value)  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType]
+        elif layout.containers:
+            copies = layout.loaded_copies(snapshot)
+            if copies is not None:
+                instance._event_system_frozen = copies  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+        return instance
+
+    functools.update_wrapper(from_db, inherited)
+    setattr(from_db, _ORIGINAL, current)
+    setattr(from_db, _BUILDS, build)
+    setattr(model, "from_db", classmethod(from_db))  # noqa: B010 - mypy forbids assigning a method
+
+
+def _unwatch_loads(model: type[Model]) -> None:
+    """Undo :func:`_watch_loads`."""
+    current = vars(model).get("from_db")
+    if current is None or not hasattr(current.__func__, _ORIGINAL):
+        return
+    original = getattr(current.__func__, _ORIGINAL)
+    if original is None:
+        delattr(model, "from_db")
+    else:
+        setattr(model, "from_db", original)  # noqa: B010

@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from django.db.models import Model, signals
 
-from ..core import EventDispatcher, GetPathFromClass
+from ..core import EventDispatcher, GetPathFromClass, PatternRegistry
+from ..core.integration import Interceptors
 from . import _changes  # pyright: ignore[reportPrivateUsage]
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
@@ -78,9 +79,18 @@ class ModelBinding:
         self.dispatchers: tuple[EventDispatcher, ...] = ()
         self.track_changes = False
         self.connected = False
+        """Whether the model's signals are connected (some of them, see :attr:`receivers`)."""
         self._uid = f"django_event_system:{model._meta.label}"
-        # Per dispatcher: its interceptors when last looked at, and whether one of them watches
-        # every event (see _watched).
+        self._plan: Mapping[ModelAction, tuple[EventDispatcher, ...]] | None = None
+        self._plan_versions: tuple[tuple[PatternRegistry, int, Interceptors, int], ...] = ()
+        self._receivers: set[str] = set()
+        self._receivers_lock = threading.Lock()
+
+    @property
+    def receivers(self) -> frozenset[str]:
+        """The signals connected now: ``post_save`` while claimed, and each of ``pre_save``,
+        ``pre_delete`` and ``post_delete`` unless no handler can receive its events."""
+        return frozenset(self._receivers)
 
     def claim(self, key: Hashable, dispatcher: EventDispatcher, track_changes: bool) -> None:
         """Add (or replace) a claimant: the model dispatches to ``dispatcher`` while claimed."""
@@ -97,55 +107,115 @@ class ModelBinding:
         for dispatcher, _ in self.claims.values():
             if dispatcher not in dispatchers:
                 dispatchers.append(dispatcher)
+        for gone in (d for d in self.dispatchers if d not in dispatchers):
+            gone.registry.remove_change_listener(self._handlers_changed)
+            gone.interceptors.remove_change_listener(self._handlers_changed)
+        for new in (d for d in dispatchers if d not in self.dispatchers):
+            new.registry.add_change_listener(self._handlers_changed)
+            new.interceptors.add_change_listener(self._handlers_changed)
         self.dispatchers = tuple(dispatchers)
+        self._plan = None
         track = any(track for _, track in self.claims.values())
-        model, uid = self.model, self._uid
-        if self.claims and not self.connected:
-            signals.pre_save.connect(self._pre_save, sender=model, weak=False, dispatch_uid=f"{uid}:pre_save")
-            signals.post_save.connect(self._post_save, sender=model, weak=False, dispatch_uid=f"{uid}:post_save")
-            signals.pre_delete.connect(self._pre_delete, sender=model, weak=False, dispatch_uid=f"{uid}:pre_delete")
-            signals.post_delete.connect(self._post_delete, sender=model, weak=False, dispatch_uid=f"{uid}:post_delete")
-            self.connected = True
-            logger.debug("model events of %s are dispatched", model._meta.label)
-        elif not self.claims and self.connected:
-            for signal, suffix in (
-                (signals.pre_save, "pre_save"),
-                (signals.post_save, "post_save"),
-                (signals.pre_delete, "pre_delete"),
-                (signals.post_delete, "post_delete"),
-            ):
-                signal.disconnect(sender=model, dispatch_uid=f"{uid}:{suffix}")
-            self.connected = False
-            logger.debug("model events of %s are no longer dispatched", model._meta.label)
+        model = self.model
+        with self._receivers_lock:
+            if self.claims:
+                # Every receiver, until the first save shows which ones some handler needs.
+                for signal in _RECEIVERS:
+                    self._connect(signal)
+                if not self.connected:
+                    logger.debug("model events of %s are dispatched", model._meta.label)
+                self.connected = True
+            else:
+                for signal in _RECEIVERS:
+                    self._disconnect(signal)
+                if self.connected:
+                    logger.debug("model events of %s are no longer dispatched", model._meta.label)
+                self.connected = False
         if track and not self.track_changes:
-            signals.post_init.connect(
-                _changes.snapshot_on_init, sender=model, weak=False, dispatch_uid=f"{uid}:post_init"
-            )
-            _changes._tracked.add(model)  # pyright: ignore[reportPrivateUsage]
-            _changes.watch_refreshes(model)
+            _changes.track(model)
         elif not track and self.track_changes:
-            signals.post_init.disconnect(sender=model, dispatch_uid=f"{uid}:post_init")
-            _changes._tracked.discard(model)  # pyright: ignore[reportPrivateUsage]
-            _changes.unwatch_refreshes(model)
+            _changes.untrack(model)
         self.track_changes = track
+
+    def _connect(self, signal: str) -> None:
+        if signal not in self._receivers:
+            _RECEIVERS[signal].connect(
+                getattr(self, f"_{signal}"), sender=self.model, weak=False, dispatch_uid=f"{self._uid}:{signal}"
+            )
+            self._receivers.add(signal)
+
+    def _disconnect(self, signal: str) -> None:
+        if signal in self._receivers:
+            _RECEIVERS[signal].disconnect(sender=self.model, dispatch_uid=f"{self._uid}:{signal}")
+            self._receivers.discard(signal)
+
+    def _handlers_changed(self) -> None:
+        """A dispatcher's handlers or interceptors changed: connect every receiver again, before
+        the next save, which may dispatch an event that no receiver would otherwise see. That
+        save's plan disconnects again what is still not needed."""
+        if len(self._receivers) < len(_RECEIVERS) and self.claims:
+            with self._receivers_lock:
+                if self.claims:
+                    for signal in _RECEIVERS:
+                        self._connect(signal)
+
+    def _trim(self, plan: Mapping[ModelAction, tuple[EventDispatcher, ...]]) -> None:
+        """Disconnect the receivers whose events no handler can receive (see ``_OPTIONAL``)."""
+        with self._receivers_lock:
+            if not self.claims or not self._current(self._plan_versions):
+                return  # changed meanwhile: the next save decides
+            for signal, actions in _OPTIONAL.items():
+                if any(plan[action] for action in actions):
+                    self._connect(signal)
+                else:
+                    self._disconnect(signal)
+
+    @staticmethod
+    def _current(versions: tuple[tuple[PatternRegistry, int, Interceptors, int], ...]) -> bool:
+        return all(r.version == rv and i.version == iv for r, rv, i, iv in versions)
 
     # -- receivers: they run inside the code that saves, so they only queue -------------------
 
-    def _dispatch(self, action: ModelAction, instance: Model, using: str | None) -> None:
+    def targets(self) -> Mapping[ModelAction, tuple[EventDispatcher, ...]]:
+        """The dispatchers that get each action's event: those with a handler for it, or with
+        something that watches every event (the testing helpers' tap, an ``intercept()``).
+
+        Computed when the registrations or the interceptors of a dispatcher change, and then
+        read by every save: so a save asks once whether anything changed, not once per event.
+        """
+        plan = self._plan
+        for registry, registry_version, interceptors, interceptors_version in self._plan_versions:
+            if registry.version != registry_version or interceptors.version != interceptors_version:
+                break
+        else:
+            if plan is not None:
+                return plan
+        return self._new_plan()
+
+    def _new_plan(self) -> Mapping[ModelAction, tuple[EventDispatcher, ...]]:
+        dispatchers = self.dispatchers
+        # The versions first: a change made while the plan is computed makes it stale at once.
+        self._plan_versions = tuple(
+            (d.registry, d.registry.version, d.interceptors, d.interceptors.version) for d in dispatchers
+        )
+        plan: dict[ModelAction, tuple[EventDispatcher, ...]] = {
+            action: tuple(d for d in dispatchers if d.registry.has_handlers(name) or d.interceptors.observed)
+            for action, name in self.names.items()
+        }
+        self._plan = plan
+        self._trim(plan)
+        return plan
+
+    def _dispatch(
+        self, action: ModelAction, targets: tuple[EventDispatcher, ...], instance: Model, using: str | None
+    ) -> None:
         name = self.names[action]
         if action in COMMIT_ACTIONS:
-            for dispatcher in self.dispatchers:
-                if dispatcher.registry.has_handlers(name) or self._watched(dispatcher):
-                    dispatch_model_event(dispatcher, name, instance, using)
+            for dispatcher in targets:
+                dispatch_model_event(dispatcher, name, instance, using)
         else:
-            for dispatcher in self.dispatchers:
-                if dispatcher.registry.has_handlers(name) or self._watched(dispatcher):
-                    dispatcher.Dispatch(name, instance)
-
-    def _watched(self, dispatcher: EventDispatcher) -> bool:
-        """Whether something intercepts ``dispatcher``'s events that may want one without handlers
-        (the testing helpers' tap, an ``intercept()`` of the application's)."""
-        return dispatcher.interceptors.observed
+            for dispatcher in targets:
+                dispatcher.Dispatch(name, instance)
 
     def _pre_save(
         self,
@@ -158,17 +228,21 @@ class ModelBinding:
     ) -> None:
         if raw:  # loaddata writes rows as they are: no events
             return
+        plan = self.targets()
         # _state.adding, not pk is None: a primary key with a default (a UUID) is set before the
         # first save.
         if instance._state.adding:
             if self.track_changes:
                 _changes.clear_changes(instance)
-            self._dispatch("creating", instance, using)
+            action: ModelAction = "creating"
         else:
             if self.track_changes:
                 _changes.record_changes(instance, update_fields)
-            self._dispatch("updating", instance, using)
-        self._dispatch("saving", instance, using)
+            action = "updating"
+        if plan[action]:
+            self._dispatch(action, plan[action], instance, using)
+        if plan["saving"]:
+            self._dispatch("saving", plan["saving"], instance, using)
 
     def _post_save(
         self,
@@ -181,21 +255,47 @@ class ModelBinding:
         **kwargs: Any,
     ) -> None:
         if self.track_changes:
-            _changes.take_snapshot(instance, update_fields)
+            _changes.saved(instance, created, update_fields)
         if raw:
             return
-        self._dispatch("created" if created else "updated", instance, using)
-        self._dispatch("saved", instance, using)
+        plan = self.targets()
+        action: ModelAction = "created" if created else "updated"
+        if plan[action]:
+            self._dispatch(action, plan[action], instance, using)
+        if plan["saved"]:
+            self._dispatch("saved", plan["saved"], instance, using)
 
     def _pre_delete(self, sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any) -> None:
-        self._dispatch("deleting", instance, using)
+        targets = self.targets()["deleting"]
+        if targets:
+            self._dispatch("deleting", targets, instance, using)
 
     def _post_delete(self, sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any) -> None:
-        self._dispatch("deleted", instance, using)
+        targets = self.targets()["deleted"]
+        if targets:
+            self._dispatch("deleted", targets, instance, using)
 
     def __repr__(self) -> str:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
 
+
+_RECEIVERS: Mapping[str, signals.ModelSignal] = {
+    "pre_save": signals.pre_save,
+    "post_save": signals.post_save,
+    "pre_delete": signals.pre_delete,
+    "post_delete": signals.post_delete,
+}
+"""The signals a bound model connects, by name (its receiver is the binding's ``_<name>``)."""
+
+_OPTIONAL: Mapping[str, tuple[ModelAction, ...]] = {
+    "pre_save": ("creating", "updating", "saving"),
+    "pre_delete": ("deleting",),
+    "post_delete": ("deleted",),
+}
+"""The receivers that only dispatch, with their actions: each is disconnected while no handler
+(nor anything that watches every event) can receive one of its events. ``post_save`` stays, as it
+also takes the change snapshots. A model with no delete receiver keeps Django's fast deletes
+(``QuerySet.delete()`` without fetching the rows), as an unobserved one does."""
 
 _bindings: dict[type[Model], ModelBinding] = {}
 _lock = threading.Lock()

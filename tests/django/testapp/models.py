@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
@@ -42,6 +43,48 @@ class ProxyExample(Example):
 
     class Meta:
         proxy = True
+
+
+class Stamped(models.Model):
+    """A model with a field that its own ``pre_save`` sets (``auto_now``)."""
+
+    name = models.CharField(max_length=50)
+    touched = models.DateTimeField(auto_now=True)
+
+
+class _Exclaim:
+    """A data descriptor that converts what it is given (it adds a "!"), so that the value an
+    instance keeps is never the one its row was built with."""
+
+    def __init__(self, field: models.Field[Any, Any]) -> None:
+        self.field = field
+
+    def __get__(self, instance: models.Model | None, owner: type[models.Model]) -> Any:
+        if instance is None:
+            return self
+        return instance.__dict__[self.field.attname]
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.field.attname] = f"{value}!" if isinstance(value, str) else value
+
+
+if TYPE_CHECKING:
+    _CharField = models.CharField[str, str]
+else:
+    _CharField = models.CharField
+
+
+class ExclaimField(_CharField):
+    """A CharField whose attribute adds a "!" to what it is set to."""
+
+    descriptor_class = _Exclaim
+
+
+class Shouting(models.Model):
+    """A model whose field attribute converts the value ``from_db`` builds the instance with."""
+
+    word = ExclaimField(max_length=20)
+    count = models.IntegerField(default=0)
 
 
 class UUIDExample(models.Model):
