@@ -16,6 +16,10 @@ class OrderPlaced(Event):
     note: str = ""
 
 
+class OrderShipped(Event):
+    tracking: str
+
+
 class Greeting(Event):
     """The 1.0 README's hand-written ``__init__``."""
 
@@ -61,25 +65,61 @@ with Dispatcher.RegisterHandler("x", on_any) as registration:
     assert_type(registration, Registration)
 
 
-# listen(EventClass) keeps the handler's type; listen("pattern") returns the function's own type.
+# listen(EventClass) and listen("pattern") return the function's own type: its parameters' names
+# and kinds survive decoration, so a call by keyword type-checks.
 @Dispatcher.listen(OrderPlaced)
 def send_receipt(event: OrderPlaced) -> None: ...
 
 
-assert_type(send_receipt, Callable[[OrderPlaced], None])
+assert_type(send_receipt(event=OrderPlaced(order_id=1)), None)
+assert_type(send_receipt(OrderPlaced(order_id=1)), None)
 
 
 @Dispatcher.listen(OrderPlaced, priority=5)
-def count_order(event: OrderPlaced) -> int:
-    return event.order_id
+def count_order(order: OrderPlaced) -> int:
+    return order.order_id
 
 
-assert_type(count_order, Callable[[OrderPlaced], int])
+assert_type(count_order(order=OrderPlaced(order_id=1)), int)
+
+
+@Dispatcher.listen(OrderPlaced, once=True)
+def retry_order(event: OrderPlaced, *, attempts: int = 3) -> bool:
+    """Optional parameters after the event are allowed, and kept."""
+    return attempts > 0
+
+
+assert_type(retry_order(event=OrderPlaced(order_id=1), attempts=2), bool)
 
 
 @Dispatcher.listen(OrderPlaced)
 def accepts_any_event(event: Event) -> None:
     """A handler for a base class accepts the more specific event."""
+
+
+assert_type(accepts_any_event(event=OrderShipped(tracking="1Z")), None)
+
+
+@Dispatcher.listen(OrderPlaced, queued=True)
+async def send_receipt_later(event: OrderPlaced) -> str:
+    return "sent"
+
+
+async def use_send_receipt_later() -> None:
+    assert_type(await send_receipt_later(event=OrderPlaced(order_id=1)), str)
+
+
+class CountsOrders:
+    def __call__(self, event: OrderPlaced) -> int:
+        return event.order_id
+
+
+assert_type(Dispatcher.listen(OrderPlaced)(CountsOrders())(event=OrderPlaced(order_id=1)), int)
+
+# A handler whose one parameter is positional-only (a bound method such as list.append) is typed
+# (OrderPlaced) -> R: its own type, the name aside, which no call can use.
+received: list[OrderPlaced] = []
+assert_type(Dispatcher.listen(OrderPlaced)(received.append), Callable[[OrderPlaced], None])
 
 
 def audit(name: str, amount: float, /) -> str:
