@@ -37,10 +37,17 @@ OrderPlaced(order_id="7")  # type: ignore[arg-type]  # pyright: ignore[reportArg
 OrderPlaced()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 OrderPlaced(order_id=7, colour="red")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
-# A hand-written __init__ is checked too.
+# A hand-written __init__ is checked too, and so is the one a subclass keeps with init=False.
 Greeting.Dispatch("name")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 Greeting.Dispatch("name", "not an int")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 Greeting(value=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+class LoudGreeting(Greeting, init=False):
+    pass
+
+
+LoudGreeting.Dispatch("name", "not an int")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 # The return type of Event.Dispatch is the class itself.
 shipped: OrderShipped = OrderPlaced.Dispatch(order_id=1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]

@@ -29,12 +29,19 @@ class Greeting(Event):
 
 
 class LoudGreeting(Greeting, init=False):
-    """Adds no field and keeps ``Greeting.__init__``.
+    """Adds no field and keeps ``Greeting.__init__``: the form that every checker types so.
 
     ``init=False`` is for pyright, which follows the dataclass_transform specification: it gives
-    every class without an ``__init__`` of its own a generated one, here taking no argument. At
-    run time, and for mypy, a subclass without fields keeps its parent's ``__init__`` either way.
+    every class without an ``__init__`` of its own (or ``init=False``) a generated one, here taking
+    no argument, whatever its bases define. At run time, and for mypy, a subclass without fields
+    keeps its parent's ``__init__`` either way.
     """
+
+
+class TaggedGreeting(Greeting):
+    """Declares a field: its generated ``__init__`` takes that field alone."""
+
+    tag: str
 
 
 # Event.Dispatch builds the instance from the class's own signature and returns it.
@@ -43,6 +50,8 @@ assert_type(OrderPlaced.Dispatch(1, "gift"), OrderPlaced)
 assert_type(OrderPlaced.dispatch(order_id=1), OrderPlaced)
 assert_type(Greeting.Dispatch("name", 1), Greeting)
 assert_type(LoudGreeting.Dispatch("name", 1), LoudGreeting)
+assert_type(LoudGreeting("name", 1).value, int)
+assert_type(TaggedGreeting.Dispatch(tag="new"), TaggedGreeting)
 assert_type(OrderPlaced(order_id=2).order_id, int)
 assert_type(OrderPlaced.GetEventName(), str)
 
@@ -115,6 +124,14 @@ class CountsOrders:
 
 
 assert_type(Dispatcher.listen(OrderPlaced)(CountsOrders())(event=OrderPlaced(order_id=1)), int)
+
+
+class Mailer:
+    def send(self, event: OrderPlaced, *, copy: bool = False) -> str:
+        return "sent"
+
+
+assert_type(Dispatcher.listen(OrderPlaced)(Mailer().send)(event=OrderPlaced(order_id=1), copy=True), str)
 
 # A handler whose one parameter is positional-only (a bound method such as list.append) is typed
 # (OrderPlaced) -> R: its own type, the name aside, which no call can use.
