@@ -37,10 +37,17 @@ OrderPlaced(order_id="7")  # type: ignore[arg-type]  # pyright: ignore[reportArg
 OrderPlaced()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 OrderPlaced(order_id=7, colour="red")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
-# A hand-written __init__ is checked too.
+# A hand-written __init__ is checked too, and so is the one a subclass keeps with init=False.
 Greeting.Dispatch("name")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 Greeting.Dispatch("name", "not an int")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 Greeting(value=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+class LoudGreeting(Greeting, init=False):
+    pass
+
+
+LoudGreeting.Dispatch("name", "not an int")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 # The return type of Event.Dispatch is the class itself.
 shipped: OrderShipped = OrderPlaced.Dispatch(order_id=1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
@@ -49,14 +56,40 @@ shipped: OrderShipped = OrderPlaced.Dispatch(order_id=1)  # type: ignore[assignm
 nothing: OrderPlaced = Dispatcher.Dispatch("orders::placed")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 
-# A listen(OrderPlaced) handler must accept an OrderPlaced...
-@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+# A listen(OrderPlaced) handler must accept an OrderPlaced (pyright reports it three times: no
+# overload of the decorator fits, the argument does not fit the last one, and the decorated
+# function is left undecorated)...
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
 def wrong_event(event: OrderShipped) -> None: ...
 
 
-# ...alone: a second required parameter will never be passed.
-@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+class RefundIssued(OrderPlaced):
+    amount: int = 0
+
+
+# ...not only one of its subclasses...
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
+def refunds_only(event: RefundIssued) -> None: ...
+
+
+# ...alone: a second required parameter will never be passed...
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
 def two_parameters(event: OrderPlaced, extra: int) -> None: ...
+
+
+# ...and it must take one.
+@Dispatcher.listen(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType, reportUntypedFunctionDecorator]
+def no_parameter() -> None: ...
+
+
+# The decorated function keeps its own signature: its parameter's name and type.
+@Dispatcher.listen(OrderPlaced)
+def send_receipt(event: OrderPlaced) -> None: ...
+
+
+send_receipt(order=OrderPlaced(order_id=1))  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+send_receipt(event=OrderShipped(tracking="1Z"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+receipt_sent: int = send_receipt(OrderPlaced(order_id=1))  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
 
 # The decorated function keeps its signature, so calling it wrongly is caught.

@@ -16,6 +16,10 @@ class OrderPlaced(Event):
     note: str = ""
 
 
+class OrderShipped(Event):
+    tracking: str
+
+
 class Greeting(Event):
     """The 1.0 README's hand-written ``__init__``."""
 
@@ -25,12 +29,19 @@ class Greeting(Event):
 
 
 class LoudGreeting(Greeting, init=False):
-    """Adds no field and keeps ``Greeting.__init__``.
+    """Adds no field and keeps ``Greeting.__init__``: the form that every checker types so.
 
     ``init=False`` is for pyright, which follows the dataclass_transform specification: it gives
-    every class without an ``__init__`` of its own a generated one, here taking no argument. At
-    run time, and for mypy, a subclass without fields keeps its parent's ``__init__`` either way.
+    every class without an ``__init__`` of its own (or ``init=False``) a generated one, here taking
+    no argument, whatever its bases define. At run time, and for mypy, a subclass without fields
+    keeps its parent's ``__init__`` either way.
     """
+
+
+class TaggedGreeting(Greeting):
+    """Declares a field: its generated ``__init__`` takes that field alone."""
+
+    tag: str
 
 
 # Event.Dispatch builds the instance from the class's own signature and returns it.
@@ -39,6 +50,8 @@ assert_type(OrderPlaced.Dispatch(1, "gift"), OrderPlaced)
 assert_type(OrderPlaced.dispatch(order_id=1), OrderPlaced)
 assert_type(Greeting.Dispatch("name", 1), Greeting)
 assert_type(LoudGreeting.Dispatch("name", 1), LoudGreeting)
+assert_type(LoudGreeting("name", 1).value, int)
+assert_type(TaggedGreeting.Dispatch(tag="new"), TaggedGreeting)
 assert_type(OrderPlaced(order_id=2).order_id, int)
 assert_type(OrderPlaced.GetEventName(), str)
 
@@ -61,25 +74,69 @@ with Dispatcher.RegisterHandler("x", on_any) as registration:
     assert_type(registration, Registration)
 
 
-# listen(EventClass) keeps the handler's type; listen("pattern") returns the function's own type.
+# listen(EventClass) and listen("pattern") return the function's own type: its parameters' names
+# and kinds survive decoration, so a call by keyword type-checks.
 @Dispatcher.listen(OrderPlaced)
 def send_receipt(event: OrderPlaced) -> None: ...
 
 
-assert_type(send_receipt, Callable[[OrderPlaced], None])
+assert_type(send_receipt(event=OrderPlaced(order_id=1)), None)
+assert_type(send_receipt(OrderPlaced(order_id=1)), None)
 
 
 @Dispatcher.listen(OrderPlaced, priority=5)
-def count_order(event: OrderPlaced) -> int:
-    return event.order_id
+def count_order(order: OrderPlaced) -> int:
+    return order.order_id
 
 
-assert_type(count_order, Callable[[OrderPlaced], int])
+assert_type(count_order(order=OrderPlaced(order_id=1)), int)
+
+
+@Dispatcher.listen(OrderPlaced, once=True)
+def retry_order(event: OrderPlaced, *, attempts: int = 3) -> bool:
+    """Optional parameters after the event are allowed, and kept."""
+    return attempts > 0
+
+
+assert_type(retry_order(event=OrderPlaced(order_id=1), attempts=2), bool)
 
 
 @Dispatcher.listen(OrderPlaced)
 def accepts_any_event(event: Event) -> None:
     """A handler for a base class accepts the more specific event."""
+
+
+assert_type(accepts_any_event(event=OrderShipped(tracking="1Z")), None)
+
+
+@Dispatcher.listen(OrderPlaced, queued=True)
+async def send_receipt_later(event: OrderPlaced) -> str:
+    return "sent"
+
+
+async def use_send_receipt_later() -> None:
+    assert_type(await send_receipt_later(event=OrderPlaced(order_id=1)), str)
+
+
+class CountsOrders:
+    def __call__(self, event: OrderPlaced) -> int:
+        return event.order_id
+
+
+assert_type(Dispatcher.listen(OrderPlaced)(CountsOrders())(event=OrderPlaced(order_id=1)), int)
+
+
+class Mailer:
+    def send(self, event: OrderPlaced, *, copy: bool = False) -> str:
+        return "sent"
+
+
+assert_type(Dispatcher.listen(OrderPlaced)(Mailer().send)(event=OrderPlaced(order_id=1), copy=True), str)
+
+# A handler whose one parameter is positional-only (a bound method such as list.append) is typed
+# (OrderPlaced) -> R: its own type, the name aside, which no call can use.
+received: list[OrderPlaced] = []
+assert_type(Dispatcher.listen(OrderPlaced)(received.append), Callable[[OrderPlaced], None])
 
 
 def audit(name: str, amount: float, /) -> str:

@@ -13,7 +13,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Concatenate, Generic, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from ._cascade import DEFAULT_MAX_DEPTH, OUTSIDE, depth_holder, own_depth_holder
 from ._commit import note_after_commit_registration
@@ -33,13 +33,31 @@ from .queued import Queued, register_queued
 __all__ = ["Dispatcher", "EventDispatcher"]
 
 _E = TypeVar("_E", bound=Event)
+_E_contra = TypeVar("_E_contra", bound=Event, contravariant=True)
+_P = ParamSpec("_P")
 _R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 _F = TypeVar("_F", bound=Callable[..., object])
 # A handler of a pattern: called as handler(name, *args, **kwargs), so its first parameter takes the name.
 _PatternHandler = TypeVar("_PatternHandler", bound=Callable[Concatenate[str, ...], object])
 
 _holder = depth_holder.get  # the C method itself: the hot path makes no Python-level call for it
 _monotonic = time.monotonic
+
+
+# The variance pyright computes for a protocol whose __call__ is overloaded is wrong here (it
+# substitutes a dummy class for the ParamSpec, so that the second overload accepts anything and
+# any variance checks out): _E_contra is contravariant, as mypy computes.
+class _TakesEvent(Protocol[_E_contra, _P, _R_co]):  # pyright: ignore[reportInvalidTypeVarUse]
+    """A handler of ``listen(EventClass)``, seen twice: as a callable that accepts the Event instance
+    alone (the check), and as its own signature ``_P`` and return type ``_R_co`` (what the
+    decorator returns, parameter names included). A callable is one only if it is both."""
+
+    @overload
+    def __call__(self, event: _E_contra, /) -> object: ...
+
+    @overload
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 
 class _EventDecorator(Generic[_E]):
@@ -52,7 +70,18 @@ class _EventDecorator(Generic[_E]):
         self._event_class = event_class
         self._options = options
 
-    def __call__(self, handler: Callable[[_E], _R]) -> Callable[[_E], _R]:
+    # The first overload returns the handler's own signature. The second is there for mypy, which
+    # infers nothing for _P from a handler whose only parameter is positional-only, exactly the
+    # event (``received.append``): such a handler gets ``(event, /) -> R``, its own type but for the
+    # parameter's name, which cannot be passed by keyword anyway. Pyright solves the first for
+    # every handler, so it reports the second as never used.
+    @overload
+    def __call__(self, handler: _TakesEvent[_E, _P, _R], /) -> Callable[_P, _R]: ...  # pyright: ignore[reportOverlappingOverload]
+
+    @overload
+    def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...  # pyright: ignore[reportOverlappingOverload]
+
+    def __call__(self, handler: Callable[..., object], /) -> Callable[..., object]:
         self._dispatcher.RegisterHandler(self._event_class, _EventOnly(handler), **self._options)
         return handler
 
