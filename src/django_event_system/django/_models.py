@@ -25,14 +25,29 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass
-from . import _changes  # pyright: ignore[reportPrivateUsage]
+from . import _changes, _many_to_many  # pyright: ignore[reportPrivateUsage]
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
 
 logger = logging.getLogger("django_event_system.django")
 
-ModelAction = Literal["creating", "created", "updating", "updated", "saving", "saved", "deleting", "deleted"]
+ModelAction = Literal[
+    "creating",
+    "created",
+    "updating",
+    "updated",
+    "saving",
+    "saved",
+    "deleting",
+    "deleted",
+    "bulk_created",
+    "bulk_updated",
+    "queryset_updated",
+    "m2m_added",
+    "m2m_removed",
+    "m2m_cleared",
+]
 """An action on a model: the last part of a model event's name."""
 
 ACTIONS: tuple[ModelAction, ...] = (
@@ -44,6 +59,12 @@ ACTIONS: tuple[ModelAction, ...] = (
     "saved",
     "deleting",
     "deleted",
+    "bulk_created",
+    "bulk_updated",
+    "queryset_updated",
+    "m2m_added",
+    "m2m_removed",
+    "m2m_cleared",
 )
 
 
@@ -128,6 +149,7 @@ class ModelBinding:
             _changes._tracked.discard(model)  # pyright: ignore[reportPrivateUsage]
             _changes.unwatch_refreshes(model)
         self.track_changes = track
+        _many_to_many.watch(self)
 
     # -- receivers: they run inside the code that saves, so they only queue -------------------
 
