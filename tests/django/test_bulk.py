@@ -25,9 +25,10 @@ from django_event_system import (
     Observer,
     QuerysetUpdated,
 )
-from django_event_system.core import Outcome, SerializationError
+from django_event_system.core import Outcome, RejectedMessageError, SerializationError
 from django_event_system.django import model_event_name
 from django_event_system.django._checks import check_observers
+from django_event_system.django._payloads import WritePayloadCodec
 from django_event_system.testing import fake_transport, record_events
 
 from .testapp.models import BulkItem, Example, Place, Shelf
@@ -487,3 +488,77 @@ def test_the_check_is_quiet_for_event_managers_and_other_actions() -> None:
         def created(self, event_name: str, example: Example) -> None: ...
 
     assert [w for w in check_observers() if w.id == "django_event_system.W002"] == []
+
+
+@pytest.mark.parametrize("alias", DATABASES)
+def test_update_of_a_queryset_selected_for_update_locks_what_it_lists(alias: str, drain: Callable[[], None]) -> None:
+    """``select_for_update()`` reads the keys with the lock, inside the update's transaction."""
+    written = BulkItem.objects.using(alias).bulk_create(items(2))
+    calls: Calls = []
+    bulk_observer(calls)
+    with CaptureQueriesContext(connections[alias]) as queries:
+        BulkItem.objects.using(alias).select_for_update().filter(pk=written[1].pk).update(count=8)
+    drain()
+    assert calls[0][2].pks == (written[1].pk,)
+    if connections[alias].features.has_select_for_update:
+        [select] = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+        assert select.endswith("FOR UPDATE")
+
+
+@pytest.mark.django_db
+def test_a_reverse_foreign_key_removes_through_the_default_manager(drain: Callable[[], None]) -> None:
+    """A reverse foreign key's ``remove()`` is an ``update()`` of the default manager; its ``add()`` uses
+    the base manager, which dispatches nothing."""
+    place = Place.objects.create(name="shop")
+    first, second = BulkItem.objects.bulk_create(items(2))
+    calls: Calls = []
+    bulk_observer(calls)
+    place.bulkitem_set.add(first, second)
+    place.bulkitem_set.remove(first)
+    drain()
+    [(method, _, updated)] = calls
+    assert (method, updated.pks, updated.fields) == ("queryset_updated", (first.pk,), ("place",))
+
+
+# -- what a worker refuses ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (["created"], r"malformed bulk write payload \['created'\]"),
+        ({"kind": "deleted", "model": ["testapp", "bulkitem"]}, r"malformed bulk write payload"),
+        ({"kind": "created", "model": ["testapp", "bulkitem"]}, r"malformed bulk write payload"),
+        (
+            {"kind": "created", "model": ["testapp", "nothing"], "pks": []},
+            r"the model testapp\.nothing is not installed",
+        ),
+        ({"kind": "created", "model": "testapp.bulkitem", "pks": []}, r"malformed model label 'testapp\.bulkitem'"),
+        ({"kind": "created", "model": ["testapp", "bulkitem"], "pks": 3}, r"malformed primary keys 3"),
+        ({"kind": "created", "model": ["testapp", "bulkitem"], "pks": [999]}, r"rows with pks \[999\] no longer exist"),
+        (
+            {"kind": "updated", "model": ["testapp", "bulkitem"], "pks": [], "fields": [1]},
+            r"malformed field names \[1\]",
+        ),
+    ],
+)
+@pytest.mark.django_db
+def test_the_codec_refuses_what_it_did_not_write(data: Any, message: str) -> None:
+    """A message whose payload is malformed, names an unknown model or a row that is gone is refused."""
+    with pytest.raises(RejectedMessageError, match=message):
+        WritePayloadCodec().decode(data)
+
+
+@pytest.mark.django_db
+def test_the_codec_gives_back_what_it_wrote() -> None:
+    """Encoded and decoded, a payload is equal to the one dispatched, its rows loaded again."""
+    written = tuple(BulkItem.objects.bulk_create(items(2)))
+    codec = WritePayloadCodec()
+    for payload in (
+        BulkCreated(BulkItem, written, True),
+        BulkUpdated(BulkItem, written, ("count",)),
+        QuerysetUpdated(BulkItem, (written[0].pk,), ("name",)),
+    ):
+        assert codec.can_encode(payload)
+        assert codec.decode(codec.encode(payload)) == payload
+    assert not codec.can_encode(written[0])
