@@ -325,7 +325,7 @@ def test_the_mixin_refuses_a_queryset_class_that_dispatches_nothing() -> None:
 
 
 def test_an_event_manager_on_an_abstract_model_is_inherited() -> None:
-    """An abstract model may declare the event manager: its concrete subclasses get it."""
+    """An abstract model may declare the event manager (for its subclasses): defining it is no error."""
 
     class Stamped(models.Model):
         objects: EventManager[Any] = EventManager()
