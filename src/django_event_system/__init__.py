@@ -40,9 +40,16 @@ __version__ = "2.0.0.dev0"
 
 if TYPE_CHECKING:
     from .django import (
+        BulkCreated,
+        BulkUpdated,
+        EventManager,
+        EventManagerMixin,
+        EventQuerySet,
         FieldChange,
+        M2MChanged,
         ModelChanges,
         Observer,
+        QuerysetUpdated,
         RegisterSignalsFor,
         SignalMapping,
         SignalToEvent,
@@ -52,9 +59,16 @@ if TYPE_CHECKING:
 
 # Names loaded from the Django adapter on first access (PEP 562).
 _LAZY: dict[str, str] = {
+    "BulkCreated": "django_event_system.django",
+    "BulkUpdated": "django_event_system.django",
+    "EventManager": "django_event_system.django",
+    "EventManagerMixin": "django_event_system.django",
+    "EventQuerySet": "django_event_system.django",
     "FieldChange": "django_event_system.django",
+    "M2MChanged": "django_event_system.django",
     "ModelChanges": "django_event_system.django",
     "Observer": "django_event_system.django",
+    "QuerysetUpdated": "django_event_system.django",
     "RegisterSignalsFor": "django_event_system.django",
     "SignalMapping": "django_event_system.django",
     "SignalToEvent": "django_event_system.django",
@@ -77,6 +91,8 @@ if not TYPE_CHECKING:
 
 
 __all__ = [
+    "BulkCreated",
+    "BulkUpdated",
     "CascadeDepthError",
     "Dispatcher",
     "EmptyEventNameError",
@@ -84,6 +100,9 @@ __all__ = [
     "Event",
     "EventDispatcher",
     "EventListener",
+    "EventManager",
+    "EventManagerMixin",
+    "EventQuerySet",
     "EventSystemError",
     "FieldChange",
     "GetPathFromClass",
@@ -95,8 +114,10 @@ __all__ = [
     "InvalidHandlerError",
     "InvalidPatternError",
     "ListenerDefinitionError",
+    "M2MChanged",
     "ModelChanges",
     "Observer",
+    "QuerysetUpdated",
     "QueueFullError",
     "QueueUsageError",
     "RegisterSignalsFor",

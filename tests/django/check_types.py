@@ -6,13 +6,18 @@ that a regression which stops catching it shows up as an unused ignore (``warn_u
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models.signals import post_save
 from typing_extensions import assert_type
 
 from django_event_system import (
+    BulkCreated,
     FieldChange,
+    M2MChanged,
     ModelChanges,
     Observer,
+    QuerysetUpdated,
     RegisterSignalsFor,
     SignalMapping,
     SignalToEvent,
@@ -56,3 +61,24 @@ RegisterSignalsFor("testapp.Example")  # type: ignore[arg-type]  # pyright: igno
 SignalToEvent(post_save, event=42)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 SignalToEvent(post_save, hook="not callable")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 get_changes("not a model")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+
+
+class TypedBulk(Observer[Example]):
+    observes = Example
+
+    def bulk_created(self, event_name: str, created: BulkCreated[Example]) -> None:
+        assert_type(created.objects, tuple[Example, ...])
+        assert_type(created.pks_known, bool)
+
+    def queryset_updated(self, event_name: str, updated: QuerysetUpdated[Example]) -> None:
+        assert_type(updated.fields, tuple[str, ...])
+
+    def m2m_added(self, event_name: str, change: M2MChanged[Example]) -> None:
+        assert_type(change.instance, Example)
+        assert_type(change.pks, frozenset[Any])
+
+
+class WrongPayload(Observer[Example]):
+    observes = Example
+
+    def bulk_updated(self, event_name: str, updated: BulkCreated[Example]) -> None: ...  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]

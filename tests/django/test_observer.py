@@ -135,6 +135,12 @@ def test_events_of_the_observer_class_lists_every_name() -> None:
         "saved",
         "deleting",
         "deleted",
+        "bulk_created",
+        "bulk_updated",
+        "queryset_updated",
+        "m2m_added",
+        "m2m_removed",
+        "m2m_cleared",
     }
 
 

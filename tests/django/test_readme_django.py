@@ -83,6 +83,14 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
         ]
     if "class StatusObserver" in code:
         assert out == "status: draft -> shipped\n"
+    if "class BulkItemObserver" in code:
+        assert out.splitlines() == [
+            "created ['a', 'b'] keys known: True",
+            "bulk updated 2 items: ('count',)",
+            "updated 1 rows: ('count',)",
+        ]
+    if "class ArticleObserver" in code:
+        assert out.splitlines() == ["news tags added ['blue', 'red'] reverse: False", "news tags cleared 2"]
 
 
 @pytest.mark.django_db(transaction=True)

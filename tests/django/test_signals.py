@@ -63,7 +63,10 @@ def test_register_signals_for_returns_the_event_names() -> None:
     names = RegisterSignalsFor(Example)
     assert names == {
         action: f"{EXAMPLE}::{action}"
-        for action in ("creating", "created", "updating", "updated", "saving", "saved", "deleting", "deleted")
+        for action in (
+            *("creating", "created", "updating", "updated", "saving", "saved", "deleting", "deleted"),
+            *("bulk_created", "bulk_updated", "queryset_updated", "m2m_added", "m2m_removed", "m2m_cleared"),
+        )
     }
 
 

@@ -9,19 +9,28 @@ from __future__ import annotations
 from ._apps import DjangoEventSystemConfig, autodiscover
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand
+from ._managers import EventManager, EventManagerMixin, EventQuerySet
 from ._models import ModelAction, model_event_name
 from ._observer import Observer
+from ._payloads import BulkCreated, BulkUpdated, M2MChanged, QuerysetUpdated
 from ._settings import conf
 from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEvent
 
 __all__ = [
+    "BulkCreated",
+    "BulkUpdated",
     "DjangoEventSystemConfig",
+    "EventManager",
+    "EventManagerMixin",
+    "EventQuerySet",
     "EventsCommand",
     "FieldChange",
     "HookResult",
+    "M2MChanged",
     "ModelAction",
     "ModelChanges",
     "Observer",
+    "QuerysetUpdated",
     "RegisterSignalsFor",
     "SignalMapping",
     "SignalToEvent",

@@ -35,7 +35,7 @@ import copy
 import functools
 import marshal
 import operator
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from django.db import models
@@ -453,6 +453,14 @@ def take_snapshot(instance: Model, update_fields: Collection[str] | None = None)
     if update_fields:
         snapshot = _merged(layout, _stored(data, layout), snapshot, update_fields)
     _store(data, snapshot)
+
+
+def take_snapshots(model: type[Model], instances: Iterable[Model], fields: Collection[str] | None = None) -> None:
+    """Remember the values of instances written without a ``post_save`` (``bulk_create()``,
+    ``bulk_update()`` of ``fields``), if ``model`` is tracked."""
+    if model in _tracked:
+        for instance in instances:
+            take_snapshot(instance, fields)
 
 
 def saved(instance: Model, created: bool, update_fields: Collection[str] | None) -> None:

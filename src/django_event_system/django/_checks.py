@@ -17,6 +17,7 @@
 ``django_event_system.E014`` ``ON_FULL``
 ``django_event_system.E020`` ``QUEUED``: one error per bad key
 ``django_event_system.W001`` an Observer method that looks like a misspelt action
+``django_event_system.W002`` an Observer of bulk writes whose model's default manager dispatches none
 ========================== =========================================================
 """
 
@@ -25,9 +26,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.core import checks
+from django.db.models import Model
 
 from ..core import Dispatcher, EventListener
-from ._observer import observers
+from ._managers import dispatches_bulk_events
+from ._observer import Observer, observers
 from ._queued import queued_problems
 from ._settings import OPTIONS, SETTING_NAME, conf
 
@@ -70,7 +73,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
 
 def check_observers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Warn about Observer methods whose names look like misspelt actions (``create``, ``updatd``)."""
+    """Warn about Observer methods whose names look like misspelt actions (``create``, ``updatd``), and
+    about Observers of bulk writes that the model's default manager never dispatches."""
     warnings: list[checks.CheckMessage] = []
     for observer in observers():
         for method, action in observer.suspicious_methods:
@@ -83,7 +87,38 @@ def check_observers(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
                     id="django_event_system.W001",
                 )
             )
+        warnings.extend(_bulk_warnings(observer))
     return warnings
+
+
+_BULK_ACTIONS = ("bulk_created", "bulk_updated", "queryset_updated")
+
+
+def _bulk_warnings(observer: type[Observer[Any]]) -> list[checks.CheckMessage]:
+    """W002: the Observer defines bulk actions, and its model's default manager dispatches none of them.
+
+    Only the default manager can be told: another manager, a queryset built by hand and the base
+    manager that Django uses internally are not looked at.
+    """
+    defined = [action for action in _BULK_ACTIONS if getattr(observer, action) is not getattr(Observer, action)]
+    if not defined:
+        return []
+    model: type[Model] = observer.observes  # pyright: ignore[reportGeneralTypeIssues]
+    manager = model._default_manager
+    if dispatches_bulk_events(manager) is not False:
+        return []
+    where = f"{observer.__module__}.{observer.__qualname__}"
+    return [
+        checks.Warning(
+            f"{where} defines {', '.join(f'{action}()' for action in defined)}, but the default manager of "
+            f"{model._meta.label} ({model.__qualname__}.{manager.name}, a {type(manager).__qualname__}) dispatches "
+            "no bulk write events, so they are never called for its bulk_create(), bulk_update() or update().",
+            hint="Give the model objects = EventManager(), or derive its queryset from EventQuerySet "
+            "(from django_event_system import EventManager, EventQuerySet).",
+            obj=observer,
+            id="django_event_system.W002",
+        )
+    ]
 
 
 def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

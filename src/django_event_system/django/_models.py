@@ -26,14 +26,29 @@ from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass, PatternRegistry
 from ..core.integration import Interceptors
-from . import _changes  # pyright: ignore[reportPrivateUsage]
+from . import _changes, _many_to_many  # pyright: ignore[reportPrivateUsage]
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
 
 logger = logging.getLogger("django_event_system.django")
 
-ModelAction = Literal["creating", "created", "updating", "updated", "saving", "saved", "deleting", "deleted"]
+ModelAction = Literal[
+    "creating",
+    "created",
+    "updating",
+    "updated",
+    "saving",
+    "saved",
+    "deleting",
+    "deleted",
+    "bulk_created",
+    "bulk_updated",
+    "queryset_updated",
+    "m2m_added",
+    "m2m_removed",
+    "m2m_cleared",
+]
 """An action on a model: the last part of a model event's name."""
 
 ACTIONS: tuple[ModelAction, ...] = (
@@ -45,6 +60,12 @@ ACTIONS: tuple[ModelAction, ...] = (
     "saved",
     "deleting",
     "deleted",
+    "bulk_created",
+    "bulk_updated",
+    "queryset_updated",
+    "m2m_added",
+    "m2m_removed",
+    "m2m_cleared",
 )
 
 
@@ -136,6 +157,7 @@ class ModelBinding:
         elif not track and self.track_changes:
             _changes.untrack(model)
         self.track_changes = track
+        _many_to_many.watch(self)
 
     def _connect(self, signal: str) -> None:
         if signal not in self._receivers:

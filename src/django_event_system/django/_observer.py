@@ -18,6 +18,7 @@ from ..core import Dispatcher, EventDispatcher, Registration
 from ..core.integration import HandlerWrapper, QueuedOptions, refuse_async_generator
 from ._changes import ModelChanges, get_changes
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
+from ._payloads import BulkCreated, BulkUpdated, M2MChanged, QuerysetUpdated
 from ._queued import check_queued_observer, observer_queue_options
 from ._transactions import COMMIT_ACTIONS
 
@@ -50,7 +51,9 @@ class Observer(QueuedOptions, Generic[ModelT]):
     Each method is called as ``method(event_name, instance)``, in a delivery greenlet, for the
     event ``events::db::<GetPathFromClass(Model)>::<action>``. The actions are ``creating``,
     ``created``, ``updating``, ``updated``, ``deleting``, ``deleted``, plus ``saving`` and
-    ``saved`` for both creates and updates. Defining an Observer also makes the model dispatch
+    ``saved`` for both creates and updates; ``bulk_created``, ``bulk_updated`` and
+    ``queryset_updated`` (through an :class:`EventManager`) and ``m2m_added``, ``m2m_removed``
+    and ``m2m_cleared`` receive a payload instead of an instance. Defining an Observer also makes the model dispatch
     all those events, for any listener (those that nothing can receive are not dispatched at
     all). The class registers one instance of itself when it is
     defined, once: defining it again (a module imported twice) replaces the first.
@@ -159,6 +162,33 @@ class Observer(QueuedOptions, Generic[ModelT]):
 
     def deleted(self, event_name: str, instance: ModelT, /) -> object:
         """Called when an instance was deleted."""
+
+    def bulk_created(self, event_name: str, created: BulkCreated[ModelT], /) -> object:
+        """Called after a ``bulk_create()`` through an :class:`EventManager` wrote rows, once per call.
+
+        ``created.objects`` are the objects written; ``created.pks_known`` says whether the
+        database returned their primary keys.
+        """
+
+    def bulk_updated(self, event_name: str, updated: BulkUpdated[ModelT], /) -> object:
+        """Called after a ``bulk_update()`` through an :class:`EventManager`, once per call, with
+        the objects and the names of the fields written."""
+
+    def queryset_updated(self, event_name: str, updated: QuerysetUpdated[ModelT], /) -> object:
+        """Called after a ``QuerySet.update()`` through an :class:`EventManager` changed rows, once
+        per call, with their primary keys and the names of the fields written."""
+
+    def m2m_added(self, event_name: str, change: M2MChanged[ModelT], /) -> object:
+        """Called after objects were added to a many-to-many relation of an instance (``add()``,
+        ``set()``), from either side: ``change.reverse`` says which."""
+
+    def m2m_removed(self, event_name: str, change: M2MChanged[ModelT], /) -> object:
+        """Called after objects were removed from a many-to-many relation of an instance
+        (``remove()``, ``set()``)."""
+
+    def m2m_cleared(self, event_name: str, change: M2MChanged[ModelT], /) -> object:
+        """Called after ``clear()`` emptied a many-to-many relation of an instance; ``change.pks``
+        are those it removed."""
 
     def failed(self, event_name: str, exc: Exception) -> None:
         """Called in the worker when a queued Observer's last try failed; does nothing by default."""

@@ -70,6 +70,7 @@ from ..core import (
 )
 from ..core.integration import JSON, MODEL_EVENT_PREFIX, decode_value, encode_value
 from ._outbox import DEFAULT_OUTBOX_BATCH, install_outbox
+from ._payloads import WritePayloadCodec
 
 __all__ = [
     "QUEUED_CHECK_ID",
@@ -107,7 +108,18 @@ _WHERE = "DJANGO_EVENT_SYSTEM['QUEUED']"
 
 # The model events that the adapter itself holds for after-commit handlers (see _transactions);
 # a queued handler counts as one of those, so these names need no hold here.
-_COMMIT_SUFFIXES = ("::created", "::updated", "::saved", "::deleted")
+_COMMIT_SUFFIXES = (
+    "::created",
+    "::updated",
+    "::saved",
+    "::deleted",
+    "::bulk_created",
+    "::bulk_updated",
+    "::queryset_updated",
+    "::m2m_added",
+    "::m2m_removed",
+    "::m2m_cleared",
+)
 
 
 def _check_transport(value: object) -> str | None:
@@ -271,6 +283,7 @@ def install_queued(*, strict: bool = False) -> None:
         logger.warning("%s The other keys are applied.", message)
     if not _installed:
         _installed.append(register_value_codec(ModelReferenceCodec()))
+        _installed.append(register_value_codec(WritePayloadCodec()))
     configured: object = options["ON_ENQUEUE_ERROR"]
     if isinstance(configured, str) and configured != "raise":
         configured = import_string(configured)
@@ -347,9 +360,13 @@ class ModelReferenceCodec:
 
 # -- queued Observers ---------------------------------------------------------------------------
 
-QUEUED_OBSERVER_ACTIONS = frozenset({"created", "updated", "saved"})
-"""The actions a queued Observer may handle: those whose row exists, with a primary key, when the
-worker loads it (``creating`` has no key yet; after ``deleting`` and ``deleted`` the row is gone)."""
+QUEUED_OBSERVER_ACTIONS = frozenset(
+    {"created", "updated", "saved", "bulk_created", "bulk_updated", "queryset_updated"}
+    | {"m2m_added", "m2m_removed", "m2m_cleared"}
+)
+"""The actions a queued Observer may handle: those whose rows exist, with a primary key, when the
+worker loads them (``creating`` has no key yet; after ``deleting`` and ``deleted`` the row is gone).
+A ``bulk_created`` event whose primary keys the database did not return cannot be queued."""
 
 
 def check_queued_observer(cls: Any, actions: list[str]) -> None:

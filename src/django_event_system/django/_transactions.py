@@ -9,8 +9,9 @@ at the current savepoint, so that a rolled-back savepoint drops its own events a
 all of them; in autocommit the event goes at once.
 
 Model events are held here, where the model signals dispatch them, on the database that saved:
-the created, updated, saved and deleted events wait for the commit for the after-commit handlers
-(and for queued handlers, while their messages are held); the ``-ing`` events never wait. Both
+the created, updated, saved and deleted events (and those of bulk writes and many-to-many
+changes) wait for the commit for the after-commit handlers (and for queued handlers, while
+their messages are held); the ``-ing`` events never wait. Both
 halves go through the queue, so no handler runs in the stack of the code that saved, nor in the
 commit (except in sync mode).
 """
@@ -35,7 +36,10 @@ __all__ = [
     "wants_after_commit",
 ]
 
-COMMIT_ACTIONS = frozenset({"created", "updated", "saved", "deleted"})
+COMMIT_ACTIONS = frozenset(
+    {"created", "updated", "saved", "deleted", "bulk_created", "bulk_updated", "queryset_updated"}
+    | {"m2m_added", "m2m_removed", "m2m_cleared"}
+)
 """The model actions whose events after-commit handlers receive only after the commit."""
 
 
@@ -44,7 +48,7 @@ def wants_after_commit(callback: Handler) -> bool:
     return holds_for_commit(callback)
 
 
-def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model, using: str | None) -> None:
+def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model | object, using: str | None) -> None:
     """Dispatch a commit-sensitive model event, holding it back for after-commit handlers until ``using`` commits.
 
     Only a dispatcher with after-commit registrations, or a handler that waits for the commit

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
+
+from django_event_system import EventManager, EventQuerySet
 
 
 class Place(models.Model):
@@ -114,3 +116,64 @@ class HandledEvent(models.Model):
 
     name = models.CharField(max_length=200)
     object_id = models.CharField(max_length=64, default="")
+
+
+# -- bulk writes and many-to-many changes -----------------------------------------------------
+
+
+class BulkItem(models.Model):
+    """A model whose default manager dispatches the events of bulk writes."""
+
+    name = models.CharField(max_length=50, unique=True)
+    count = models.IntegerField(default=0)
+    place = models.ForeignKey(Place, null=True, blank=True, on_delete=models.SET_NULL)
+
+    objects = EventManager["BulkItem"]()
+    plain = models.Manager["BulkItem"]()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShelfQuerySet(EventQuerySet["Shelf"]):
+    """A queryset of the application's own, derived from EventQuerySet."""
+
+    def empty(self) -> ShelfQuerySet:
+        return cast("ShelfQuerySet", self.filter(count=0))
+
+
+class Shelf(models.Model):
+    """A model whose manager is built from its own EventQuerySet."""
+
+    name = models.CharField(max_length=50)
+    count = models.IntegerField(default=0)
+
+    objects = ShelfQuerySet.as_manager()
+
+
+class Tag(models.Model):
+    """The other side of Article's many-to-many relation."""
+
+    name = models.CharField(max_length=50)
+
+
+class Editor(models.Model):
+    """Related to Article through a model of its own."""
+
+    name = models.CharField(max_length=50)
+
+
+class Article(models.Model):
+    """A model with a many-to-many relation and one through a custom intermediate model."""
+
+    title = models.CharField(max_length=50)
+    tags = models.ManyToManyField(Tag, related_name="articles")
+    editors = models.ManyToManyField(Editor, through="Assignment", related_name="articles")
+
+
+class Assignment(models.Model):
+    """The custom intermediate model between Article and Editor."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE)
+    editor = models.ForeignKey(Editor, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20, default="author")
