@@ -18,6 +18,7 @@ from .core import (
     Event,
     EventDispatcher,
     EventListener,
+    EventSubscriber,
     EventSystemError,
     GetPathFromClass,
     Handler,
@@ -34,6 +35,8 @@ from .core import (
     clear_all_queues,
     configure,
     get_path_from_class,
+    on,
+    without_events,
 )
 
 __version__ = "2.0.0.dev0"
@@ -84,6 +87,7 @@ __all__ = [
     "Event",
     "EventDispatcher",
     "EventListener",
+    "EventSubscriber",
     "EventSystemError",
     "FieldChange",
     "GetPathFromClass",
@@ -108,4 +112,6 @@ __all__ = [
     "get_changes",
     "get_path_from_class",
     "model_event_name",
+    "on",
+    "without_events",
 ]
