@@ -29,15 +29,19 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Field, Model
 
 from ..core.integration import UNSET, OnSpec
-from ._changes import get_changes
+from ._changes import ModelChanges, get_changes
+from ._transactions import save_markers
 
-__all__ = ["CHANGE_ACTIONS", "INSTANCE_ACTIONS", "Condition", "build_condition"]
+__all__ = ["CHANGE_ACTIONS", "INSTANCE_ACTIONS", "Condition", "build_condition", "mark_save", "watch_saves"]
 
 CHANGE_ACTIONS = frozenset({"updating", "updated"})
 """The actions whose events carry an update's changes: the only ones conditions about a change may name."""
 
 INSTANCE_ACTIONS = frozenset({"creating", "created", "updating", "updated", "saving", "saved", "deleting", "deleted"})
 """The actions of one saved or deleted instance: those ``is_now`` may name."""
+
+
+_CHANGES = "_event_system_changes"
 
 
 class Condition:
@@ -55,9 +59,13 @@ class Condition:
         bare = spec.was is UNSET and spec.is_now is UNSET and spec.changes_to is UNSET and spec.has_changed is None
         self.has_changed: bool | None = True if bare else spec.has_changed
 
-    def holds(self, instance: Model) -> bool:
-        """Whether the latest save of ``instance`` meets every condition."""
-        change = get_changes(instance).get(self.field)
+    def holds(self, name: str, instance: Model) -> bool:
+        """Whether the save that dispatched the event ``name`` meets every condition (the latest
+        save of ``instance``, when the name does not carry its changes)."""
+        changes: ModelChanges[Model] | None = (
+            getattr(name, "_event_system_changes", None) if type(name) is not str else None
+        )
+        change = (changes if changes is not None else get_changes(instance)).get(self.field)
         changed = change is not None
         if self.has_changed is not None and changed is not self.has_changed:
             return False
@@ -82,6 +90,32 @@ class Condition:
         if self.has_changed is not None:
             options.append(f"has_changed={self.has_changed!r}")
         return f"<Condition {' '.join(options)}>"
+
+
+class _SavedName(str):
+    """A model event's name that carries what its save changed, taken where the instance was saved."""
+
+    _event_system_changes: ModelChanges[Model]
+
+    def __str__(self) -> str:
+        # The dispatcher turns a str subclass into a str with str(): this keeps the changes.
+        return self
+
+
+def mark_save(name: str, instance: Model) -> str:
+    """``name``, carrying the changes of the save that dispatches it (an update's; none for a create)."""
+    marked = _SavedName(name)
+    setattr(marked, _CHANGES, get_changes(instance))  # the attribute Condition.holds reads
+    return marked
+
+
+def watch_saves(model: type[Model], watched: bool) -> None:
+    """Make the commit-sensitive events of ``model`` carry their save's changes (or stop): while
+    an Observer with conditions observes it. Other models pay one dictionary look-up per event."""
+    if watched:
+        save_markers[model] = mark_save
+    else:
+        save_markers.pop(model, None)
 
 
 def _equal(value: object, expected: object) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 
-from ..core import Dispatcher, EventDispatcher, ListenerDefinitionError, Queued, Registration
+from ..core import Dispatcher, EventDispatcher, ListenerDefinitionError, Queued, QueuedHandler, Registration
 from ..core.integration import (
     HandlerWrapper,
     OnSpec,
@@ -27,7 +27,7 @@ from ..core.integration import (
     refuse_async_generator,
 )
 from ._changes import ModelChanges, get_changes
-from ._conditions import Condition, build_condition
+from ._conditions import Condition, build_condition, watch_saves
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._queued import check_queued_observer
 from ._transactions import COMMIT_ACTIONS
@@ -192,6 +192,7 @@ class Observer(QueuedOptions, Generic[ModelT]):
                 if _observers.get(key) is cls:
                     del _observers[key]
                     bind(model).release(("observer", cls.__module__, cls.__qualname__))
+                    _watch_saves(model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,7 +300,7 @@ class _ObserverCall(HandlerWrapper):
         if is_muted(type(self.observer), name, args):
             return True
         condition = self.condition
-        return condition is not None and not condition.holds(args[0])
+        return condition is not None and not condition.holds(name, args[0])
 
     def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
         if not self.queued and self.declines(name, args, kwargs):
@@ -394,6 +395,7 @@ def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Hand
             )
         )
     cls.registrations = tuple(registrations)
+    _watch_saves(model)
     logger.debug(
         "observer %s.%s registered for %s: %s",
         cls.__module__,
@@ -401,6 +403,22 @@ def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Hand
         model._meta.label,
         ", ".join(f"{h.method}({h.action})" if h.method != h.action else h.action for h in handlers) or "no action",
     )
+
+
+def _watch_saves(model: type[Model]) -> None:
+    """Whether the events of ``model`` carry their save's changes: while an Observer with conditions observes it."""
+    conditional = any(
+        isinstance(call := _call_of(registration), _ObserverCall) and call.condition is not None
+        for (observed, _, _), observer in list(_observers.items())
+        if observed is model
+        for registration in observer.registrations
+    )
+    watch_saves(model, conditional)
+
+
+def _call_of(registration: Registration) -> object:
+    handler: object = registration.handler
+    return getattr(handler, "target", handler) if isinstance(handler, QueuedHandler) else handler
 
 
 def observers() -> list[type[Observer[Any]]]:
