@@ -83,6 +83,10 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
         ]
     if "class StatusObserver" in code:
         assert out == "status: draft -> shipped\n"
+    if "class ParcelObserver" in code:
+        assert out.splitlines() == ["shipped parcel", "noted fragile"]
+    if "class AuditObserver" in code:
+        assert out == "index restored\n"
 
 
 @pytest.mark.django_db(transaction=True)

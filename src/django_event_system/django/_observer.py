@@ -65,7 +65,17 @@ class Observer(QueuedOptions, Generic[ModelT]):
     ``saved`` for both creates and updates. Defining an Observer also makes the model dispatch
     all those events, for any listener (those that nothing can receive are not dispatched at
     all). The class registers one instance of itself when it is
-    defined, once: defining it again (a module imported twice) replaces the first.
+    defined, once: defining it again (a module imported twice) replaces the first; an Observer
+    of the same name in another module is another Observer.
+
+    Any method decorated with ``@on(action, ...)`` handles that action, whatever its name, and
+    ``when=`` makes it wait for a field's change::
+
+        @on("updated", when="status", was="placed", is_now="shipped")
+        def shipped(self, event_name: str, order: Order) -> None: ...
+
+    (``was``, ``is_now``, ``changes_to``, ``has_changed``: see ``django_event_system.on``; the
+    field is checked against the model here, when the class is defined.)
 
     Class options:
 
@@ -90,7 +100,9 @@ class Observer(QueuedOptions, Generic[ModelT]):
         ``retry_backoff_max`` and ``queue`` as on a queued EventListener, and
         ``failed(event_name, exc)`` called in the worker when the last try failed.
 
-    :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class.
+    :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class, or an
+        ``@on`` names what is not an action, a field the model does not have, or a condition
+        that cannot hold for its action.
     """
 
     observes: type[ModelT]
