@@ -343,9 +343,11 @@ class SubscriberCall(HandlerWrapper):
     def __init__(self, instance: object, method: str, *, takes_event: bool, after_commit: bool) -> None:
         cls = type(instance)
         super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.{method}")
-        self.instance = instance
-        self.method = method
-        self.takes_event = takes_event
+        self.instance: object = instance
+        self.method: str = method
+        """The name of the method it calls."""
+        self.takes_event: bool = takes_event
+        """Whether the method receives the Event instance alone (``@on(EventClass)``)."""
         self._after_commit = after_commit
 
     @property

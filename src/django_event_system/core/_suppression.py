@@ -264,7 +264,8 @@ class QuietScope:
     __slots__ = ("_scope", "_tokens", "targets")
 
     def __init__(self, targets: tuple[object, ...]) -> None:
-        self.targets = targets
+        self.targets: tuple[object, ...] = targets
+        """The targets, as given."""
         resolved = [_resolve(target) for target in targets]
         self._scope = _Scope(
             not targets,

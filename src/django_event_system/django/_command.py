@@ -56,6 +56,11 @@ def _flags(registration: Registration) -> dict[str, Any]:
     }
 
 
+def _subscribers() -> list[Any]:
+    """The EventSubscribers of the global Dispatcher (the one the listing shows)."""
+    return [subscriber for subscriber in subscribers() if subscriber.dispatcher is Dispatcher]
+
+
 def _method_of(registration: Registration) -> str:
     """The subscriber method a registration calls."""
     handler: object = registration.handler
@@ -174,7 +179,7 @@ class EventsCommand(BaseCommand):
                     "subscriber": f"{subscriber.__module__}:{subscriber.__qualname__}",
                     "handlers": [{"method": _method_of(r), "pattern": r.pattern} for r in subscriber.registrations],
                 }
-                for subscriber in subscribers()
+                for subscriber in _subscribers()
             ],
         }
 
@@ -209,7 +214,7 @@ class EventsCommand(BaseCommand):
             [
                 f"  {subscriber.__module__}:{subscriber.__qualname__}  "
                 + ", ".join(f"{_method_of(r)} <- {r.pattern}" for r in subscriber.registrations)
-                for subscriber in subscribers()
+                for subscriber in _subscribers()
             ],
         )
 
