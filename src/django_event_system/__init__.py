@@ -18,6 +18,7 @@ from .core import (
     Event,
     EventDispatcher,
     EventListener,
+    EventSubscriber,
     EventSystemError,
     GetPathFromClass,
     Handler,
@@ -34,6 +35,8 @@ from .core import (
     clear_all_queues,
     configure,
     get_path_from_class,
+    on,
+    without_events,
 )
 
 __version__ = "2.0.0.dev0"
@@ -103,6 +106,7 @@ __all__ = [
     "EventManager",
     "EventManagerMixin",
     "EventQuerySet",
+    "EventSubscriber",
     "EventSystemError",
     "FieldChange",
     "GetPathFromClass",
@@ -129,4 +133,6 @@ __all__ = [
     "get_changes",
     "get_path_from_class",
     "model_event_name",
+    "on",
+    "without_events",
 ]

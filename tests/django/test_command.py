@@ -13,7 +13,15 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.dispatch import Signal
 
-from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor, SignalToEvent
+from django_event_system import (
+    Dispatcher,
+    EventListener,
+    EventSubscriber,
+    Observer,
+    RegisterSignalsFor,
+    SignalToEvent,
+    on,
+)
 from django_event_system.core import InMemoryTransport, Message, Queued, Transport, using_transport
 from django_event_system.core.queued import _sending
 from django_event_system.django._outbox import DatabaseOutbox
@@ -257,3 +265,30 @@ def test_list_marks_a_handler_registered_after_commit() -> None:
     with Dispatcher.RegisterHandler("shop::shipped", notify, after_commit=True):
         output = run("list")
     assert "notify  priority=0  after_commit\n" in output
+
+
+def test_list_shows_the_subscribers_and_their_methods() -> None:
+    """Each EventSubscriber is listed with its methods and what each receives, in text and JSON."""
+
+    class Billing(EventSubscriber):
+        @on("orders::paid", priority=5)
+        def charge(self, name: str) -> None: ...
+
+        @on("orders::refunded")
+        def refund(self, name: str) -> None: ...
+
+    try:
+        output = run("list")
+        listing = json.loads(run("list", "--json"))
+    finally:
+        Billing.unregister()
+    where = f"{__name__}:test_list_shows_the_subscribers_and_their_methods.<locals>.Billing"
+    assert f"  {where}  charge <- orders::paid, refund <- orders::refunded" in output.split("Subscribers:\n", 1)[1]
+    assert f"      {where}.charge  priority=5" in output
+    assert {
+        "subscriber": where,
+        "handlers": [
+            {"method": "charge", "pattern": "orders::paid"},
+            {"method": "refund", "pattern": "orders::refunded"},
+        ],
+    } in listing["subscribers"]

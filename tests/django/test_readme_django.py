@@ -91,6 +91,10 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
         ]
     if "class ArticleObserver" in code:
         assert out.splitlines() == ["news tags added ['blue', 'red'] reverse: False", "news tags cleared 2"]
+    if "class ParcelObserver" in code:
+        assert out.splitlines() == ["shipped parcel", "noted fragile"]
+    if "class AuditObserver" in code:
+        assert out == "index restored\n"
 
 
 @pytest.mark.django_db(transaction=True)

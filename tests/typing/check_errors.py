@@ -7,7 +7,7 @@ mypy runs with ``warn_unused_ignores``, so if one of these lines stopped being a
 from __future__ import annotations
 
 import django_event_system
-from django_event_system import Dispatcher, Event, EventListener
+from django_event_system import Dispatcher, Event, EventListener, EventSubscriber, on, without_events
 
 
 class OrderPlaced(Event):
@@ -167,3 +167,22 @@ class ListensForAClass(EventListener):
 
 # A misspelt name of the lazily loaded Django adapter is an error, not Any.
 django_event_system.Obsrver  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+
+
+# An EventSubscriber method's parameter is checked against the Event class of its @on...
+class Billing(EventSubscriber):
+    @on(OrderPlaced)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    def wrong_event(self, event: OrderShipped) -> None: ...
+
+    # ...and a pattern's method receives the name (a str) first.
+    @on("orders::.*")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
+    def wrong_name(self, name: int, *args: object) -> None: ...
+
+
+# without_events decorates functions and keeps their type.
+@without_events("orders::.*")
+def quiet_import(count: int) -> list[int]:
+    return []
+
+
+quiet_import("three")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

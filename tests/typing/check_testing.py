@@ -45,7 +45,7 @@ def check_recorder(recorder: EventRecorder) -> None:
     assert_type(recorder.discarded(OrderPlaced), list[OrderPlaced])
     assert_type(recorder.assert_discarded("orders::placed", times=1), list[RecordedEvent])
     assert_type(recorder.assert_discarded(OrderPlaced, where=lambda e: e.total > 10), list[OrderPlaced])
-    assert_type(recorder.events[0].status, Literal["delivered", "held", "discarded", "withheld"])
+    assert_type(recorder.events[0].status, Literal["delivered", "held", "discarded", "withheld", "suppressed"])
 
     recorder.assert_not_dispatched(OrderPlaced)
     recorder.assert_nothing_dispatched()

@@ -7,8 +7,17 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from django_event_system import Dispatcher, Event, EventDispatcher, EventListener, Registration
-from django_event_system.core import QueueCleared
+from django_event_system import (
+    Dispatcher,
+    Event,
+    EventDispatcher,
+    EventListener,
+    EventSubscriber,
+    Registration,
+    on,
+    without_events,
+)
+from django_event_system.core import QueueCleared, QuietScope
 
 
 class OrderPlaced(Event):
@@ -203,3 +212,32 @@ class Receipts(EventListener):
 
 
 assert_type(Receipts.registrations, tuple[Registration, ...])
+
+
+# An EventSubscriber's methods keep their types; @on(EventClass) accepts a method of that event
+# (or of a base class), @on("pattern") one that takes the name first.
+class Billing(EventSubscriber):
+    @on(OrderPlaced)
+    def charge(self, event: OrderPlaced) -> int:
+        return event.order_id
+
+    @on(OrderPlaced, after_commit=True)
+    async def mail(self, event: Event) -> None: ...
+
+    @on("orders::.*", priority=5)
+    def audit(self, name: str, *args: object) -> str:
+        return name
+
+
+assert_type(Billing().charge(OrderPlaced(order_id=1)), int)
+assert_type(Billing().audit("orders::1", 2), str)
+
+
+@without_events("orders::.*", OrderPlaced)
+def quiet_import(count: int) -> list[int]:
+    return list(range(count))
+
+
+assert_type(quiet_import(3), list[int])
+with without_events() as quiet:
+    assert_type(quiet, QuietScope)

@@ -30,6 +30,8 @@ from ._listener import EventListener
 from ._local_queue import QueueStats, ThreadStats
 from ._names import GetPathFromClass, get_path_from_class
 from ._registry import PatternRegistry, Registration
+from ._subscriber import EventSubscriber, on
+from ._suppression import QuietScope, without_events
 from .queued import (
     Delivery,
     EnqueueErrorPolicy,
@@ -71,6 +73,7 @@ __all__ = [
     "EventDispatcher",
     "EventListener",
     "EventMeta",
+    "EventSubscriber",
     "EventSystemError",
     "FullPolicy",
     "GetPathFromClass",
@@ -93,6 +96,7 @@ __all__ = [
     "QueueUsageError",
     "Queued",
     "QueuedHandler",
+    "QuietScope",
     "Registration",
     "RejectedMessageError",
     "Result",
@@ -110,10 +114,12 @@ __all__ = [
     "event_classes",
     "get_path_from_class",
     "is_sync",
+    "on",
     "process_message",
     "queued_handler",
     "register_event_class",
     "register_value_codec",
     "set_hold_provider",
     "using_transport",
+    "without_events",
 ]

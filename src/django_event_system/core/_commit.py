@@ -46,6 +46,7 @@ __all__ = [
     "PendingCommit",
     "current_hold",
     "dispatch_after_commit",
+    "hold_again",
     "note_after_commit_registration",
     "set_commit_hook",
 ]
@@ -164,6 +165,19 @@ def dispatch_after_commit(
         return False
     kwargs = {} if kwargs is None else kwargs
     return gate.hold(dispatcher, hook, name, args, kwargs, None, using, whole=False, at_gate=False)
+
+
+def hold_again(dispatcher: Bus, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None) -> bool:
+    """For an interceptor shown an event that the gate holds for an adapter (``current_hold()`` is
+    set): hold it again, under ``name`` (the same name, marked), in the same transaction, and let
+    the interceptor take the first one over. ``False`` when nothing is being held.
+    """
+    pending = _current.get()
+    hook = _config.hook
+    if pending is None or hook is None:
+        return False
+    gate = _CommitGate.of(dispatcher)
+    return gate.hold(dispatcher, hook, name, args, kwargs, event, None, whole=False, at_gate=False, pending=pending)
 
 
 @dataclass(frozen=True)
@@ -291,14 +305,17 @@ class _CommitGate:
         *,
         whole: bool,
         at_gate: bool,
+        pending: PendingCommit | None = None,
     ) -> bool:
         """Hold the event (``whole``) or its after-commit share if a transaction is open.
 
         :param at_gate: called as the dispatcher's interceptor, after the interceptors before it;
             else (:func:`dispatch_after_commit`) no interceptor has seen the event yet.
+        :param pending: the transaction, known already (:func:`hold_again`); else the hook is asked.
         :returns: ``False`` outside a transaction: the event goes on as usual.
         """
-        pending = hook.pending(using)
+        if pending is None:
+            pending = hook.pending(using)
         if pending is None:
             return False
         # The interceptors that have not seen the event yet (the testing helpers) see it once,

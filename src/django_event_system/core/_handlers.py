@@ -49,6 +49,11 @@ class HandlerWrapper:
         """Whether it receives an event dispatched in a transaction only once that commits."""
         return False
 
+    def declines(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]) -> bool:
+        """Whether this delivery is not for it after all (a condition that does not hold, a muted
+        class), asked in the dispatching process before a queued handler sends anything."""
+        return False
+
     def __call__(self, name: str, /, *args: object, **kwargs: object) -> object:  # pragma: no cover - abstract
         raise NotImplementedError
 

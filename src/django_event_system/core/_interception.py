@@ -4,11 +4,14 @@ An interceptor is called as ``interceptor(name, args, kwargs, event)`` for each 
 returns ``True`` when it takes the event over (nothing more is delivered). A dispatcher runs its
 interceptors in the order of their :class:`Stage`, then of their arrival:
 
-1. ``CHECK``: the queued handlers' dispatch check, which refuses a payload that cannot travel
-   and re-dispatches a held string event, marked; it must come first so that the others see each
-   event once, and never a refused one.
-2. ``HOLD``: the after-commit gate, which holds what waits for the commit.
-3. ``OBSERVE``: the testing helpers (recorders, fakes, ``Expect``), which see each event once,
+1. ``SUPPRESS``: ``without_events``, present only while a scope is open somewhere: it keeps a
+   suppressed event from everything after it (showing it to the ``OBSERVE`` stage alone, as
+   suppressed), and marks the events whose handlers of some classes are muted.
+2. ``CHECK``: the queued handlers' dispatch check, which refuses a payload that cannot travel
+   and re-dispatches a held string event, marked; it comes before the others so that they see
+   each event once, and never a refused one.
+3. ``HOLD``: the after-commit gate, which holds what waits for the commit.
+4. ``OBSERVE``: the testing helpers (recorders, fakes, ``Expect``), which see each event once,
    knowing whether it is held.
 
 A dispatcher without interceptors takes its fast path; each of these is installed only while
@@ -34,6 +37,7 @@ Interceptor = Callable[[str, tuple[Any, ...], dict[str, Any], "Event | None"], b
 class Stage(enum.IntEnum):
     """Where an interceptor runs among a dispatcher's interceptors (see the module docstring)."""
 
+    SUPPRESS = -1
     CHECK = 0
     HOLD = 1
     OBSERVE = 2
@@ -108,6 +112,10 @@ class Interceptors:
             if each == interceptor:
                 return chain[position + 1 :]
         return chain
+
+    def at(self, stage: Stage) -> tuple[Interceptor, ...]:
+        """The interceptors of ``stage``, in order."""
+        return tuple(interceptor for each, interceptor in self._staged if each is stage)
 
     @property
     def observed(self) -> bool:

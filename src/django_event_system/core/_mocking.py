@@ -29,6 +29,7 @@ from ._errors import EmptyEventNameError, EventSystemError
 from ._event import Event, is_event_class
 from ._interception import Stage
 from ._registry import RegistrySnapshot
+from ._suppression import muted_owners, showing_suppressed
 
 if TYPE_CHECKING:
     from ._bus import Bus
@@ -62,7 +63,7 @@ class MockUsageError(EventSystemError, RuntimeError):
     """A testing helper was used where it cannot work, like ``Expect`` outside a mocked test."""
 
 
-DispatchStatus = Literal["delivered", "held", "discarded", "withheld"]
+DispatchStatus = Literal["delivered", "held", "discarded", "withheld", "suppressed"]
 """What became of a recorded dispatch (see :attr:`RecordedEvent.status`)."""
 
 
@@ -84,11 +85,16 @@ class RecordedEvent:
     hold: PendingCommit | None = field(default=None, compare=False, repr=False)
     """The transaction that the event, or its share for after-commit handlers, waits for; ``None``
     when nothing of it was held."""
+    suppressed: bool = False
+    """Whether ``without_events`` kept it from being dispatched at all (``delivered`` is then ``False``)."""
+    muted: tuple[type, ...] = ()
+    """The classes (Observers, EventSubscribers) whose handlers ``without_events`` kept it from."""
 
     @property
     def status(self) -> DispatchStatus:
         """What became of the dispatch, as it stands now.
 
+        ``"suppressed"``: ``without_events`` kept it from being dispatched at all.
         ``"withheld"``: a testing helper kept it from its listeners (expected, faked, muted).
         ``"held"``: it was dispatched inside a transaction that has not committed yet, and it
         (an ``after_commit`` Event class) or its share for after-commit handlers waits for the
@@ -96,6 +102,8 @@ class RecordedEvent:
         back, so what waited was dropped. ``"delivered"``: it went on to its listeners (after the
         commit, for what was held).
         """
+        if self.suppressed:
+            return "suppressed"
         if not self.delivered:
             return "withheld"
         if self.hold is None:
@@ -221,7 +229,17 @@ class _Tap:
                 swallowed = True
         if event is not None:
             args = args[1:]  # the dispatcher passes the instance first; the record keeps it apart
-        record = RecordedEvent(name, event, args, dict(kwargs), delivered=not swallowed, hold=current_hold())
+        suppressed = showing_suppressed()
+        record = RecordedEvent(
+            name,
+            event,
+            args,
+            dict(kwargs),
+            delivered=not (swallowed or suppressed),
+            hold=current_hold(),
+            suppressed=suppressed,
+            muted=muted_owners(name, event),
+        )
         for observer in observers:
             observer.observe(record)
         return swallowed

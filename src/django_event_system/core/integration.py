@@ -31,6 +31,8 @@ from ._mocking import (
 )
 from ._names import MODEL_EVENT_PREFIX
 from ._registry import DEFAULT_CACHE_SIZE
+from ._subscriber import UNSET, OnSpec, SubscriberCall, decorated_methods, on_specs, subscribers
+from ._suppression import Suppression, add_target_resolver, is_muted
 from ._threads import add_thread_exit_hook
 from .queued import (
     JSON,
@@ -54,6 +56,7 @@ __all__ = [
     "JSON",
     "MESSAGE_VERSION",
     "MODEL_EVENT_PREFIX",
+    "UNSET",
     "CommitHook",
     "DeliveryGuard",
     "DispatchObserver",
@@ -67,18 +70,23 @@ __all__ = [
     "Interceptors",
     "MockSession",
     "MockUsageError",
+    "OnSpec",
     "Outbox",
     "PendingCommit",
     "QueuedOptions",
     "RecordedEvent",
     "Stage",
+    "SubscriberCall",
+    "Suppression",
     "add_greenlet_exit_hook",
+    "add_target_resolver",
     "add_thread_exit_hook",
     "attach_observer",
     "current_hold",
     "current_outbox",
     "decode_payload",
     "decode_value",
+    "decorated_methods",
     "describe_dispatched",
     "dispatch_after_commit",
     "drain_for_worker",
@@ -87,10 +95,13 @@ __all__ = [
     "handler_target",
     "holds_for_commit",
     "in_bridge_thread",
+    "is_muted",
+    "on_specs",
     "read_envelope",
     "refuse_async_generator",
     "set_commit_hook",
     "set_delivery_guard",
     "set_outbox",
+    "subscribers",
     "suggest_name",
 ]

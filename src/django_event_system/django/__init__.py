@@ -6,6 +6,7 @@ settings; defining an Observer needs the app registry to be ready (as any model 
 
 from __future__ import annotations
 
+from . import _suppression  # noqa: F401  # pyright: ignore[reportUnusedImport] - importing it adds the targets of without_events
 from ._apps import DjangoEventSystemConfig, autodiscover
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand

@@ -35,6 +35,8 @@ def autodiscover(
 ) -> list[str]:
     """Import the ``observers`` and ``listeners`` modules (or ``module_names``) of every installed app.
 
+    EventSubscribers go in ``listeners`` (or add ``"subscribers"`` to ``AUTODISCOVER_MODULES``).
+
     A module is imported once; an app without one is skipped, but an error raised while
     importing a module that exists propagates.
 

@@ -13,7 +13,8 @@ The JSON of ``list --json`` (``"version": 1``; keys are only ever added)::
       "handlers": [{"pattern": str, "handler": str, "priority": int, "once": bool, "weak": bool,
                     "after_commit": bool, "queued": bool, "outbox": bool}, ...],
       "models": [{"model": str, "events": str, "observers": [str, ...], "track_changes": bool}, ...],
-      "signals": [{"signal": str, "event": str, "sender": str | null}, ...]
+      "signals": [{"signal": str, "event": str, "sender": str | null}, ...],
+      "subscribers": [{"subscriber": str, "handlers": [{"method": str, "pattern": str}, ...]}, ...]
     }
 """
 
@@ -32,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from ..core import Dispatcher, QueuedHandler, Registration, current_transport, describe_handler
+from ..core.integration import subscribers
 from ._models import bindings
 from ._observer import observers
 from ._outbox import Relay, outbox_stats
@@ -52,6 +54,19 @@ def _flags(registration: Registration) -> dict[str, Any]:
         "queued": isinstance(handler, QueuedHandler),
         "outbox": isinstance(handler, QueuedHandler) and handler.uses_outbox,
     }
+
+
+def _subscribers() -> list[Any]:
+    """The EventSubscribers of the global Dispatcher (the one the listing shows)."""
+    return [subscriber for subscriber in subscribers() if subscriber.dispatcher is Dispatcher]
+
+
+def _method_of(registration: Registration) -> str:
+    """The subscriber method a registration calls."""
+    handler: object = registration.handler
+    if isinstance(handler, QueuedHandler):
+        handler = handler.target
+    return str(getattr(handler, "method", describe_handler(handler)))
 
 
 def _options(registration: Registration) -> str:
@@ -159,6 +174,13 @@ class EventsCommand(BaseCommand):
                 }
                 for mapping in mappings()
             ],
+            "subscribers": [
+                {
+                    "subscriber": f"{subscriber.__module__}:{subscriber.__qualname__}",
+                    "handlers": [{"method": _method_of(r), "pattern": r.pattern} for r in subscriber.registrations],
+                }
+                for subscriber in _subscribers()
+            ],
         }
 
     def _list(self) -> None:
@@ -186,6 +208,15 @@ class EventsCommand(BaseCommand):
         self._section(f"Models that dispatch {MODEL_EVENT_PREFIX}<model>::<action>:", models)
         self.stdout.write("")
         self._section("Signals mapped to events:", signals)
+        self.stdout.write("")
+        self._section(
+            "Subscribers:",
+            [
+                f"  {subscriber.__module__}:{subscriber.__qualname__}  "
+                + ", ".join(f"{_method_of(r)} <- {r.pattern}" for r in subscriber.registrations)
+                for subscriber in _subscribers()
+            ],
+        )
 
     def _section(self, heading: str, lines: list[str]) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(heading))

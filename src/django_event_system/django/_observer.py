@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import logging
 import re
+import sys
 import threading
 import typing
 from collections.abc import Mapping
@@ -14,12 +16,21 @@ from typing import Any, ClassVar, Generic, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 
-from ..core import Dispatcher, EventDispatcher, Registration
-from ..core.integration import HandlerWrapper, QueuedOptions, refuse_async_generator
+from ..core import Dispatcher, EventDispatcher, ListenerDefinitionError, Queued, QueuedHandler, Registration
+from ..core.integration import (
+    HandlerWrapper,
+    OnSpec,
+    QueuedOptions,
+    decorated_methods,
+    is_muted,
+    on_specs,
+    refuse_async_generator,
+)
 from ._changes import ModelChanges, get_changes
+from ._conditions import Condition, build_condition, watch_saves
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._payloads import BulkCreated, BulkUpdated, M2MChanged, QuerysetUpdated
-from ._queued import check_queued_observer, observer_queue_options
+from ._queued import check_queued_observer
 from ._transactions import COMMIT_ACTIONS
 
 __all__ = ["Observer", "observers"]
@@ -33,7 +44,8 @@ _OWN = frozenset({"observes", "after_commit", "priority", "track_changes", "disp
     {"queued", "max_retries", "retry_backoff", "retry_backoff_max", "queue", "outbox", "failed"}
 )
 
-_observers: dict[tuple[type[Model], str], type[Observer[Any]]] = {}
+_observers: dict[tuple[type[Model], str, str], type[Observer[Any]]] = {}
+"""The registered Observers, by model, module and name."""
 _lock = threading.Lock()
 
 
@@ -56,7 +68,17 @@ class Observer(QueuedOptions, Generic[ModelT]):
     and ``m2m_cleared`` receive a payload instead of an instance. Defining an Observer also makes the model dispatch
     all those events, for any listener (those that nothing can receive are not dispatched at
     all). The class registers one instance of itself when it is
-    defined, once: defining it again (a module imported twice) replaces the first.
+    defined, once: defining it again (a module imported twice) replaces the first; an Observer
+    of the same name in another module is another Observer.
+
+    Any method decorated with ``@on(action, ...)`` handles that action, whatever its name, and
+    ``when=`` makes it wait for a field's change::
+
+        @on("updated", when="status", was="placed", is_now="shipped")
+        def shipped(self, event_name: str, order: Order) -> None: ...
+
+    (``was``, ``is_now``, ``changes_to``, ``has_changed``: see ``django_event_system.on``; the
+    field is checked against the model here, when the class is defined.)
 
     Class options:
 
@@ -81,7 +103,9 @@ class Observer(QueuedOptions, Generic[ModelT]):
         ``retry_backoff_max`` and ``queue`` as on a queued EventListener, and
         ``failed(event_name, exc)`` called in the worker when the last try failed.
 
-    :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class.
+    :raises ImproperlyConfigured: ``observes`` is missing or not a concrete model class, or an
+        ``@on`` names what is not an action, a field the model does not have, or a condition
+        that cannot hold for its action.
     """
 
     observes: type[ModelT]
@@ -130,11 +154,11 @@ class Observer(QueuedOptions, Generic[ModelT]):
             raise ImproperlyConfigured(f"{where}.dispatcher must be an EventDispatcher, not {dispatcher!r}")
         cls.suspicious_methods = _suspicious_methods(cls)
         cls.events = {action: model_event_name(model, action) for action in ACTIONS}
-        defined: list[str] = [a for a in ACTIONS if getattr(cls, a) is not getattr(Observer, a)]
-        for action in defined:
-            refuse_async_generator(getattr(cls, action), f"{where}.{action}")
-        check_queued_observer(cls, defined)
-        _register(cls, model)
+        handlers = _handlers(cls, model, where)
+        for handler in handlers:
+            refuse_async_generator(getattr(cls, handler.method), f"{where}.{handler.method}")
+        check_queued_observer(cls, list(dict.fromkeys(handler.action for handler in handlers)))
+        _register(cls, model, handlers)
 
     # The actions. Positional-only, so that a subclass may name the parameters as it likes; each
     # may be an ``async def`` (its coroutine is awaited on the runner's loop, off the caller's).
@@ -205,32 +229,126 @@ class Observer(QueuedOptions, Generic[ModelT]):
         cls.registrations = ()
         model = cls.__dict__.get("observes", getattr(cls, "observes", None))
         if isinstance(model, type) and issubclass(model, Model):
-            key = (model, cls.__qualname__)
+            key = (model, cls.__module__, cls.__qualname__)
             with _lock:
                 if _observers.get(key) is cls:
                     del _observers[key]
-                    bind(model).release(("observer", cls.__qualname__))
+                    bind(model).release(("observer", cls.__module__, cls.__qualname__))
+                    _watch_saves(model)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Handler:
+    """One registration of an Observer: a method for an action, with its options."""
+
+    method: str
+    action: ModelAction
+    priority: int
+    after_commit: bool
+    condition: Condition | None
+    key: str
+    """The queued handler key: ``module:qualname.method``, numbered past a method's first ``@on``."""
+
+
+def _handlers(cls: type[Observer[Any]], model: type[Model], where: str) -> list[_Handler]:
+    """The methods named after actions (without ``@on``), then the ``@on`` methods, in definition order.
+
+    :raises ImproperlyConfigured: an ``@on`` names what is not an action, or its options do not fit.
+    """
+    prefix = f"{cls.__module__}:{cls.__qualname__}"
+    handlers: list[_Handler] = []
+    for action in ACTIONS:
+        method = getattr(cls, action)
+        if method is getattr(Observer, action) or on_specs(inspect.getattr_static(cls, action)):
+            continue
+        after_commit = action in COMMIT_ACTIONS and cls.after_commit is True
+        handlers.append(_Handler(action, action, cls.priority, after_commit, None, f"{prefix}.{action}"))
+    try:
+        decorated = decorated_methods(cls)
+    except ListenerDefinitionError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    for name, _, specs in decorated:
+        if hasattr(Observer, name) and name not in ACTIONS:
+            raise ImproperlyConfigured(
+                f"{where}.{name} carries @on, but {name} is a name Observer uses itself; name the method otherwise"
+            )
+        for index, spec in enumerate(specs):
+            handlers.append(
+                _decorated(cls, model, where, name, spec, f"{prefix}.{name}" + (f"[{index + 1}]" if index else ""))
+            )
+    return handlers
+
+
+def _decorated(cls: type[Observer[Any]], model: type[Model], where: str, name: str, spec: OnSpec, key: str) -> _Handler:
+    described = f"{where}.{name}: {spec.describe()}"
+    target = spec.target
+    if not isinstance(target, str):
+        raise ImproperlyConfigured(
+            f"{described} names an Event class; on an Observer method, @on names an action of "
+            f"{model.__qualname__} ({', '.join(ACTIONS)}); use an EventSubscriber for Event classes"
+        )
+    if target not in ACTIONS:
+        close = difflib.get_close_matches(target, ACTIONS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"the actions are {', '.join(ACTIONS)}"
+        raise ImproperlyConfigured(f"{described} names {target!r}, which is not a model action: {hint}")
+    action: ModelAction = target
+    if spec.queued is not None:
+        raise ImproperlyConfigured(
+            f"{described}: an Observer is queued as a whole; set queued = True (and its retry options) "
+            "on the class, not on @on"
+        )
+    if spec.after_commit is True and action not in COMMIT_ACTIONS:
+        raise ImproperlyConfigured(
+            f"{described}: {action!r} comes before the row is written and never waits for the commit; "
+            f"after_commit=True fits {', '.join(sorted(COMMIT_ACTIONS))}"
+        )
+    condition = build_condition(model, action, spec, f"{where}.{name}")
+    if condition is not None and cls.track_changes is not True:
+        raise ImproperlyConfigured(
+            f"{described} needs the changes of each save, and {where} sets track_changes = False; "
+            "remove one or the other"
+        )
+    after_commit = cls.after_commit is True if spec.after_commit is None else spec.after_commit
+    priority = cls.priority if spec.priority is None else spec.priority
+    return _Handler(name, action, priority, after_commit and action in COMMIT_ACTIONS, condition, key)
 
 
 class _ObserverCall(HandlerWrapper):
-    """The handler registered for one action of an Observer: looks the method up at every call."""
+    """The handler registered for one method of an Observer: looks the method up at every call.
 
-    __slots__ = ("_after_commit", "action", "observer")
+    It skips a delivery when ``without_events`` muted the Observer where the event was
+    dispatched, or when the method's condition does not hold for the save. A queued method's
+    condition is evaluated in the process that saved (:meth:`declines`, asked before the message
+    is sent); in the worker, where the row is loaded again without its changes, it is not.
+    """
 
-    def __init__(self, observer: Observer[Any], action: ModelAction) -> None:
+    __slots__ = ("_after_commit", "action", "condition", "method", "observer", "queued")
+
+    def __init__(self, observer: Observer[Any], handler: _Handler, *, queued: bool) -> None:
         cls = type(observer)
-        super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.{action}")
+        super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.{handler.method}")
         self.observer = observer
-        self.action = action
-        self._after_commit = action in COMMIT_ACTIONS and cls.after_commit is True
+        self.action = handler.action
+        self.method = handler.method
+        self.condition = handler.condition
+        self.queued = queued
+        self._after_commit = handler.after_commit
 
     @property
     def after_commit(self) -> bool:
         return self._after_commit
 
+    def declines(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        if is_muted(type(self.observer), name, args):
+            return True
+        condition = self.condition
+        return condition is not None and not condition.holds(name, args[0])
+
     def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
-        method = getattr(self.observer, self.action)
-        return method(name, args[0])
+        if not self.queued and self.declines(name, args, kwargs):
+            return None
+        method = getattr(self.observer, self.method)
+        return method(str.__str__(name), args[0])
 
     def __repr__(self) -> str:
         return f"<observer call {self.description}>"
@@ -253,6 +371,8 @@ def _suspicious_methods(cls: type) -> tuple[tuple[str, str], ...]:
     for name, value in vars(cls).items():
         if name.startswith("_") or name in ACTIONS or name in _OWN or not inspect.isfunction(value):
             continue
+        if on_specs(value):  # registered by its @on, whatever its name
+            continue
         if hasattr(Observer, name):
             continue
         close = difflib.get_close_matches(name.lower(), ACTIONS, n=1, cutoff=0.75)
@@ -261,14 +381,29 @@ def _suspicious_methods(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
-    key = (model, cls.__qualname__)
+def _same_module(first: str, second: str) -> bool:
+    """Whether two module names are one module imported under two names (``app.observers`` and
+    ``project.app.observers``): the same file, or one name ending with the other."""
+    files = [getattr(sys.modules.get(name), "__file__", None) for name in (first, second)]
+    if files[0] is not None and files[1] is not None:
+        return bool(files[0] == files[1])
+    return first == second or first.endswith(f".{second}") or second.endswith(f".{first}")
+
+
+def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Handler]) -> None:
+    key = (model, cls.__module__, cls.__qualname__)
     with _lock:
-        previous = _observers.get(key)
-        if previous is not None:
+        replaced = [
+            other
+            for (other_model, module, qualname), other in _observers.items()
+            if other_model is model and qualname == cls.__qualname__ and _same_module(module, cls.__module__)
+        ]
+        for previous in replaced:
             for registration in previous.registrations:
                 registration.cancel()
             previous.registrations = ()
+            del _observers[(model, previous.__module__, previous.__qualname__)]
+            bind(model).release(("observer", previous.__module__, previous.__qualname__))
             if previous.__module__ == cls.__module__:
                 logger.debug(
                     "observer %s.%s defined again: the new definition replaces the first",
@@ -285,30 +420,49 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
                     model._meta.label,
                 )
         _observers[key] = cls
-        bind(model).claim(("observer", cls.__qualname__), cls.dispatcher, cls.track_changes)
+        bind(model).claim(("observer", cls.__module__, cls.__qualname__), cls.dispatcher, cls.track_changes)
     instance = cls()
     registrations: list[Registration] = []
-    for action in ACTIONS:
-        if getattr(cls, action) is getattr(Observer, action):
-            continue
-        pattern = re.escape(model_event_name(model, action))
-        call = _ObserverCall(instance, action)
-        queued = observer_queue_options(instance, action)
+    for handler in handlers:
+        action = handler.action
+        queued: Queued | bool = cls.queued_options(failed=instance.failed, key=handler.key) or False
+        call = _ObserverCall(instance, handler, queued=bool(queued))
         registrations.append(
             cls.dispatcher.RegisterHandler(
-                pattern, call, priority=cls.priority, queued=queued, after_commit=call.after_commit
+                re.escape(model_event_name(model, action)),
+                call,
+                priority=handler.priority,
+                queued=queued,
+                after_commit=handler.after_commit,
             )
         )
     cls.registrations = tuple(registrations)
+    _watch_saves(model)
     logger.debug(
         "observer %s.%s registered for %s: %s",
         cls.__module__,
         cls.__qualname__,
         model._meta.label,
-        ", ".join(r.pattern.rsplit("::", 1)[-1] for r in registrations) or "no action",
+        ", ".join(f"{h.method}({h.action})" if h.method != h.action else h.action for h in handlers) or "no action",
     )
 
 
+def _watch_saves(model: type[Model]) -> None:
+    """Whether the events of ``model`` carry their save's changes: while an Observer with conditions observes it."""
+    conditional = any(
+        isinstance(call := _call_of(registration), _ObserverCall) and call.condition is not None
+        for (observed, _, _), observer in list(_observers.items())
+        if observed is model
+        for registration in observer.registrations
+    )
+    watch_saves(model, conditional)
+
+
+def _call_of(registration: Registration) -> object:
+    handler: object = registration.handler
+    return getattr(handler, "target", handler) if isinstance(handler, QueuedHandler) else handler
+
+
 def observers() -> list[type[Observer[Any]]]:
-    """Every registered Observer class, by model label and name."""
-    return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__))  # pyright: ignore[reportGeneralTypeIssues]
+    """Every registered Observer class, by model label, name and module."""
+    return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__, cls.__module__))  # pyright: ignore[reportGeneralTypeIssues]

@@ -33,6 +33,7 @@ __all__ = [
     "MODEL_EVENT_PREFIX",
     "TransactionCommits",
     "dispatch_model_event",
+    "save_markers",
     "wants_after_commit",
 ]
 
@@ -48,6 +49,11 @@ def wants_after_commit(callback: Handler) -> bool:
     return holds_for_commit(callback)
 
 
+save_markers: dict[type[Model], Callable[[str, Model], str]] = {}
+"""By model: what turns a commit-sensitive event's name into one that carries what the save
+changed, for the Observer methods whose conditions are evaluated later (see ``_conditions``)."""
+
+
 def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model | object, using: str | None) -> None:
     """Dispatch a commit-sensitive model event, holding it back for after-commit handlers until ``using`` commits.
 
@@ -55,6 +61,10 @@ def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model
     (a queued one while messages are held), can hold anything back; the others dispatch at once,
     without asking the commit gate.
     """
+    if save_markers and isinstance(instance, Model):  # a bulk write's payload carries no save
+        mark = save_markers.get(type(instance))
+        if mark is not None:
+            name = mark(name, instance)
     registry = dispatcher.registry
     may_hold = bool(registry.after_commit_registrations()) or _waits_for_the_commit(registry.resolve(name))
     if not (may_hold and dispatch_after_commit(dispatcher, name, (instance,), using=using)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..core.integration import EventTarget, MockSession, MockUsageError, RecordedEvent
 from ._fakes import fake, fake_except, muted
+from ._listening import assert_listening
 from ._recorder import EventRecorder, record_events
 from ._transport import FakeTransport, QueuedMessage, fake_transport
 
@@ -22,6 +23,7 @@ __all__ = [
     "MockUsageError",
     "QueuedMessage",
     "RecordedEvent",
+    "assert_listening",
     "fake",
     "fake_except",
     "fake_transport",

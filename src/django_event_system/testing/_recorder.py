@@ -46,7 +46,8 @@ class EventRecorder:
     (``ClearQueue``): the events that handlers dispatch are seen, and no assertion races the queue.
 
     Each record has a :attr:`~RecordedEvent.status` (``"delivered"``, ``"held"`` until its
-    transaction commits, ``"discarded"`` by a rollback, ``"withheld"`` by a testing helper);
+    transaction commits, ``"discarded"`` by a rollback, ``"withheld"`` by a testing helper,
+    ``"suppressed"`` by ``without_events``);
     ``status=`` narrows the queries and assertions to the records that have it now.
     """
 
@@ -185,6 +186,18 @@ class EventRecorder:
         """What was dispatched for ``target`` inside a transaction that rolled back, so that what
         waited for the commit was dropped: ``dispatched(target, status="discarded")``."""
         return self.dispatched(target, status="discarded")
+
+    @overload
+    def suppressed(self, target: type[_E]) -> list[_E]: ...
+
+    @overload
+    def suppressed(self, target: str | re.Pattern[str]) -> list[RecordedEvent]: ...
+
+    def suppressed(self, target: EventTarget) -> list[Any]:
+        """What was dispatched for ``target`` inside ``without_events`` and kept from being
+        dispatched at all: ``dispatched(target, status="suppressed")``. (An event whose handlers
+        of some classes alone were muted is delivered; its record's ``muted`` names them.)"""
+        return self.dispatched(target, status="suppressed")
 
     # -- assertions -------------------------------------------------------------------------
 

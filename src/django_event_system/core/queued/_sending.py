@@ -295,7 +295,9 @@ def _write_outbox(
     if not chosen:
         return False
     if not swallowed(dispatcher, name, instance):
-        outbox.write([outbox_message(stub.prepare(name, args, kwargs)) for stub in chosen])
+        wanted = [stub for stub in chosen if not stub.declines(name, args, kwargs)]
+        if wanted:
+            outbox.write([outbox_message(stub.prepare(name, args, kwargs)) for stub in wanted])
     return len(chosen) == len(stubs)
 
 
@@ -469,7 +471,15 @@ class QueuedHandler(HandlerWrapper):
         """Whether one of its registrations is still in force."""
         return any(registration.active for registration in self.registrations)
 
+    def declines(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Whether the handler it stands for declines this delivery (see ``HandlerWrapper.declines``):
+        then nothing is sent."""
+        target = self.target
+        return isinstance(target, HandlerWrapper) and target.declines(name, args, kwargs)
+
     def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> None:
+        if self.declines(name, args, kwargs):
+            return
         event, _ = split_event(args)
         held: HeldMessages | None
         if event is not None:
