@@ -174,7 +174,7 @@ def get_changes(instance: ModelT) -> ModelChanges[ModelT]:
     if isinstance(changes, _PendingChanges):
         pending = changes
         changes = pending.compare(data)
-        if pending.after is not None and data.get(_CHANGES) is pending:  # saved, and not again since
+        if pending.saved and data.get(_CHANGES) is pending:  # saved, and not again since
             data[_CHANGES] = changes
     return changes
 
@@ -467,29 +467,39 @@ def saved(instance: Model, created: bool, update_fields: Collection[str] | None)
     """After a save: record what it changed, and remember the values it wrote.
 
     The values read here are those the save wrote (a field's ``pre_save``, such as
-    ``auto_now``, has run). An update compares them with the snapshot from before the save, when
-    asked; its ``pre_save`` receiver, when connected, already recorded that snapshot (see
-    :func:`record_changes`), and a create has no changes.
+    ``auto_now``, has run). An update compares them with the snapshot from before the save (still
+    the one kept, until this replaces it) when asked; a create has no changes. It runs at every
+    save of a tracked model, so it is written out, with no call it can do without.
     """
     data = vars(instance)
     model = type(instance)
     layout = _layouts.get(model)
     if layout is None or layout.fields is not model._meta.concrete_fields:
         layout = _layout_of(model)
-    values = layout.values(data)
-    current: _Snapshot = (values, layout.copies(values) if layout.containers else None)
+    values: Sequence[Any]
+    try:
+        values = layout.read(data)
+    except KeyError:  # a deferred field
+        values = layout.values(data)
+    copies = layout.copies(values) if layout.containers else None
     if created:
         data[_CHANGES] = _NO_CHANGES
-        _store(data, current)
-        return
-    pending = data.get(_CHANGES)
-    if type(pending) is not _PendingChanges or pending.after is not None:
-        pending = _PendingChanges(layout, _stored(data, layout), update_fields)
-        data[_CHANGES] = pending
     else:
-        pending.update_fields = update_fields
-    pending.after = current
-    _store(data, _merged(layout, _stored(data, layout), current, update_fields) if update_fields else current)
+        before: Any = data.get(_SNAPSHOT)
+        # A tuple or list of the model's fields: not one from before a field was added, nor the
+        # dict an instance pickled by an earlier version of this package carries.
+        if (type(before) is tuple or type(before) is list) and len(before) == layout.size:  # pyright: ignore[reportUnknownArgumentType]
+            record: tuple[Any, ...] = (layout, before, data.get(_COPIES), values, copies, update_fields)  # pyright: ignore[reportUnknownVariableType]
+            data[_CHANGES] = _PendingChanges(record)
+        else:
+            data[_CHANGES] = _NO_CHANGES
+        if update_fields:
+            values, copies = _merged(layout, _stored(data, layout), (values, copies), update_fields)
+    data[_SNAPSHOT] = values
+    if copies is None:
+        data.pop(_COPIES, None)
+    else:
+        data[_COPIES] = copies
 
 
 def _merged(
@@ -505,33 +515,33 @@ def _merged(
     return merged, layout.copies(merged) if layout.containers else None
 
 
-class _PendingChanges:
+class _PendingChanges(tuple[Any, ...]):
     """An update's changes, compared on first read: the snapshot before the save and the values saved.
 
-    ``after`` is filled once the save wrote its row (:func:`take_snapshot`); until then (a
-    synchronous ``updating`` handler, a save that failed) the instance's values are read when
-    asked, and the answer is not kept.
+    A tuple, made at every update with no Python ``__init__`` to run: the layout, the values and
+    copies before, the values and copies saved, and the save's ``update_fields``. The values saved
+    are ``None`` in the record a ``pre_save`` receiver makes (:func:`record_changes`), until the
+    save wrote its row; meanwhile (a synchronous ``updating`` handler, a save that failed) the
+    instance's values are read when asked, and the answer is not kept.
     """
 
-    __slots__ = ("after", "before", "layout", "update_fields")
+    __slots__ = ()
 
-    def __init__(self, layout: _Layout, before: _Snapshot | None, update_fields: Collection[str] | None) -> None:
-        self.layout = layout
-        self.before = before
-        self.after: _Snapshot | None = None
-        self.update_fields = update_fields
+    @property
+    def saved(self) -> bool:
+        """Whether it holds the values the save wrote."""
+        return self[3] is not None
 
     def compare(self, data: dict[str, Any]) -> ModelChanges[Any]:
-        layout, before, after = self.layout, self.before, self.after
-        if before is None:
-            return ModelChanges()
-        if after is None:
-            after = _current(data, layout)
+        layout: _Layout = self[0]
+        before: _Snapshot = (self[1], self[2])
+        after: _Snapshot = (self[3], self[4]) if self[3] is not None else _current(data, layout)
+        update_fields: Collection[str] | None = self[5]
         changed: dict[str, FieldChange] = {}
         for index in range(len(layout.attnames)):
             if before[0][index] is _MISSING or after[0][index] is _MISSING:
                 continue
-            if not layout.listed(index, self.update_fields):
+            if not layout.listed(index, update_fields):
                 continue
             old, new = layout.value(before, index), layout.value(after, index)
             try:
@@ -550,7 +560,10 @@ def record_changes(instance: Model, update_fields: Collection[str] | None = None
     """Keep the snapshot from before an update, for ``get_changes`` to compare with the values saved."""
     data = vars(instance)
     layout = _layout_of(type(instance))
-    data[_CHANGES] = _PendingChanges(layout, _stored(data, layout), update_fields)
+    before = _stored(data, layout)
+    data[_CHANGES] = (
+        _NO_CHANGES if before is None else _PendingChanges((layout, before[0], before[1], None, None, update_fields))
+    )
 
 
 def clear_changes(instance: Model) -> None:

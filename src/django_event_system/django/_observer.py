@@ -345,10 +345,13 @@ class _ObserverCall(HandlerWrapper):
         return condition is not None and not condition.holds(name, args[0])
 
     def __call__(self, name: str, /, *args: Any, **kwargs: Any) -> object:
-        if not self.queued and self.declines(name, args, kwargs):
-            return None
-        method = getattr(self.observer, self.method)
-        return method(str.__str__(name), args[0])
+        # A plain name carries no muting (a model event carries no Event instance to mute by
+        # either), and a method without a condition always runs: the common case asks nothing.
+        if type(name) is not str or self.condition is not None:
+            if not self.queued and self.declines(name, args, kwargs):
+                return None
+            name = str.__str__(name)
+        return getattr(self.observer, self.method)(name, args[0])
 
     def __repr__(self) -> str:
         return f"<observer call {self.description}>"
