@@ -26,7 +26,14 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Model
 
 from ..core import EventDispatcher, Handler
-from ..core.integration import MODEL_EVENT_PREFIX, HoldState, dispatch_after_commit, holds_for_commit, set_commit_hook
+from ..core.integration import (
+    MODEL_EVENT_PREFIX,
+    HandlerWrapper,
+    HoldState,
+    dispatch_after_commit,
+    holds_for_commit,
+    set_commit_hook,
+)
 
 __all__ = [
     "COMMIT_ACTIONS",
@@ -66,16 +73,15 @@ def dispatch_model_event(dispatcher: EventDispatcher, name: str, instance: Model
         if mark is not None:
             name = mark(name, instance)
     registry = dispatcher.registry
-    may_hold = bool(registry.after_commit_registrations()) or _waits_for_the_commit(registry.resolve(name))
+    may_hold = bool(registry.after_commit_registrations())
+    if not may_hold:
+        # holds_for_commit() of each handler, written out: it runs at every model event that has handlers.
+        for callback in registry.resolve(name):
+            if isinstance(callback, HandlerWrapper) and callback.after_commit:
+                may_hold = True
+                break
     if not (may_hold and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
         dispatcher.Dispatch(name, instance)
-
-
-def _waits_for_the_commit(callbacks: tuple[Handler, ...]) -> bool:
-    for callback in callbacks:  # noqa: SIM110 - it runs at every model event, where any() of a generator costs more
-        if holds_for_commit(callback):
-            return True
-    return False
 
 
 class TransactionCommits:
