@@ -1,32 +1,40 @@
 """What an update changed: a snapshot of an observed instance's fields, compared when asked.
 
-The snapshot is taken when an instance of an observed model is built (loaded from the database
-or created in code) and refreshed after each save and each ``refresh_from_db()`` (which is also
-how Django loads a deferred field on first access). Only observed models pay for it: the
-``post_init`` receiver is connected, and ``refresh_from_db`` wrapped, for them alone.
+The snapshot is taken when a row of an observed model is loaded (its ``from_db``, wrapped) and
+refreshed after each save and each ``refresh_from_db()`` (which is also how Django loads a
+deferred field on first access). An instance made in code is new: it has nothing to compare with
+until its first save takes a snapshot, so it pays nothing (no ``post_init`` receiver). Only
+observed models pay at all: ``from_db`` and ``refresh_from_db`` are wrapped for them alone.
 
 What it costs is kept to what is read, since most loaded rows are never saved and most saves
 have no handler that asks what changed:
 
-- **Values by reference.** A snapshot is the tuple of the instance's field values, in the
+- **Values by reference.** A loaded row's snapshot is the very list of values that ``from_db``
+  was given (nothing read, nothing allocated), unless a field's attribute converts what it is
+  set to; otherwise, and after a save, it is the tuple of the instance's field values, in the
   order of the model's concrete fields, read from ``__dict__`` with one ``itemgetter`` call
   (``_MISSING`` for a deferred field). An immutable value needs no copy: the instance can only
   replace it, which leaves the snapshot's reference as it was.
 - **Copies of containers only.** A value that can change in place (a ``dict``, ``list``,
-  ``set`` or ``bytearray``: a JSON field's) is copied, as that is the only way to see an in-place
-  change later. Only the fields whose class is not one of Django's scalar fields (``CharField``,
-  ``IntegerField``, ``DateTimeField``... see ``_SCALAR_FIELDS``) are looked at, and a plain
-  ``dict`` or ``list`` is kept as ``marshal`` bytes, about ten times cheaper to make than a
-  ``deepcopy`` and turned back into a value only when compared (other containers, and those
-  ``marshal`` refuses, are deep-copied).
-- **Changes computed when asked.** An update's ``pre_save`` keeps the previous snapshot and one
-  of the values being saved; :func:`get_changes` compares them on its first call, once. A save
-  whose handlers never ask compares nothing.
+  ``set`` or ``bytearray``: a JSON field's) needs a frozen copy, as that is the only way to see an
+  in-place change later. For a JSON value loaded from a row, the copy is the text the database
+  returned, which the field's converter keeps (:class:`_Texts`): nothing is copied. After a save,
+  and for other containers, a plain ``dict`` or ``list`` is kept as ``marshal`` bytes, about ten
+  times cheaper to make than a ``deepcopy`` (others, and those ``marshal`` refuses, are
+  deep-copied). Only the fields whose class is not one of Django's scalar fields (``CharField``,
+  ``IntegerField``, ``DateTimeField``... see ``_SCALAR_FIELDS``) are looked at. A frozen copy is
+  turned back into a value only when compared.
+- **Changes computed when asked.** After an update, ``post_save`` keeps the previous snapshot
+  and the values the save wrote (a field's ``pre_save``, ``auto_now``, included), in one tuple;
+  :func:`get_changes` compares them on its first call, once. A save whose handlers never ask
+  compares nothing. A ``pre_save`` receiver, connected only when a handler of ``creating``,
+  ``updating`` or ``saving`` exists, also keeps the previous snapshot, for those handlers that
+  run inside it (sync mode).
 
 The snapshots of a save are taken in the saving code's stack, so after-commit and queued
 handlers, which run later, see the save's changes however the instance changes meanwhile (until
-it is saved again). What remains, per loaded instance, is Django's ``post_init`` dispatch to the
-receiver, the tuple, and a ``marshal`` call per container value.
+it is saved again). What remains, per loaded row, is one call (the wrapped ``from_db``) and two
+attributes; per save, one tuple of values and a ``marshal`` call per container value.
 """
 
 from __future__ import annotations

@@ -4,15 +4,23 @@ A model is *bound* when an Observer observes it or ``RegisterSignalsFor`` was ca
 Whatever the number of Observers and calls, a bound model's signals are connected once, so
 every save dispatches each event once (per dispatcher).
 
-An event that nothing can receive is not dispatched at all: before building it, the receiver
-asks the dispatcher's registry whether any handler matches its name (``has_handlers``, one
-cached look-up, right as handlers come and go) and whether anything intercepts its dispatches
-(the testing helpers, ``intercept()``), which must see every event. So a save of a model whose
-Observer defines only ``created`` dispatches that one event, not ``creating``, ``saving`` and
-``saved`` as well. The core's own interceptors do not count: the queued handlers' dispatch
-check and the commit gate act only on events that have handlers. A handler registered after
-a save gets the events of the next one; one registered while the queue still holds a save's
-events does not get those that had no handler when the model saved.
+An event that nothing can receive is not dispatched at all. Each binding keeps a plan: for each
+action, the dispatchers where a handler matches its name (``has_handlers``) or something
+intercepts every dispatch (the testing helpers, ``intercept()``, which must see every event).
+The plan is computed again when a dispatcher's registrations or interceptors change (their
+``version``), so a save asks once whether anything changed, not once per event. So a save of a
+model whose Observer defines only ``created`` dispatches that one event, not ``creating``,
+``saving`` and ``saved`` as well. The core's own interceptors do not count: the queued
+handlers' dispatch check and the commit gate act only on events that have handlers.
+
+The receivers follow the plan too: ``pre_save``, ``pre_delete`` and ``post_delete`` are
+disconnected while none of their events can be received (``post_save`` stays, as it also takes
+the change snapshots), so that a model whose handlers only care about creates keeps Django's
+fast deletes. A change to a dispatcher's registrations or interceptors connects them all again
+at once (a change listener), before the next save, whose plan disconnects what is still not
+needed. A handler registered after a save gets the events of the next one; one registered
+while the queue still holds a save's events does not get those that had no handler when the
+model saved.
 """
 
 from __future__ import annotations
