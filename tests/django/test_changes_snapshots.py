@@ -10,6 +10,7 @@ import copy
 import decimal
 import pickle
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -165,3 +166,44 @@ def test_a_snapshot_of_another_shape_counts_as_none(drain: Callable[[], None]) -
     example.save()
     drain()
     assert dict(seen[1]) == {"name": FieldChange("new", "newer")}
+
+
+DATABASES = [
+    pytest.param("default", id="sqlite"),
+    pytest.param("postgres", marks=[pytest.mark.postgres], id="postgres"),
+]
+
+
+@pytest.mark.parametrize("alias", DATABASES)
+@pytest.mark.django_db(databases=["default", "postgres"])
+def test_a_loaded_json_value_is_frozen_as_the_text_the_database_returned(alias: str, drain: Callable[[], None]) -> None:
+    """A JSON value loaded from the database keeps, as its frozen copy, the text it was decoded
+    from (no copy made); an in-place change is still reported against it, on each database."""
+    seen: list[ModelChanges[Example]] = []
+    observe_updates(seen)
+    Example.objects.using(alias).create(name="texts", data={"tags": ["a"], "n": 1})
+    loaded = Example.objects.using(alias).get(name="texts")
+    frozen = loaded.__dict__[_changes._COPIES]
+    assert type(frozen) is str
+    assert _changes._layout_of(Example).value((loaded.__dict__[_changes._SNAPSHOT], frozen), 3) == {
+        "tags": ["a"],
+        "n": 1,
+    }
+    loaded.data["tags"].append("b")
+    loaded.save(using=alias)
+    drain()
+    assert dict(seen[0]) == {"data": FieldChange({"tags": ["a"], "n": 1}, {"tags": ["a", "b"], "n": 1})}
+
+
+@pytest.mark.django_db
+def test_a_text_decoded_for_another_value_is_never_taken_for_the_row_s() -> None:
+    """The text kept by the converter is a row's frozen copy only when the value the instance is
+    built with is the very one decoded from it: otherwise the value is copied."""
+    observe_updates([])
+    convert: Any = getattr(Example._meta.get_field("data"), "from_db_value")  # noqa: B009 - the wrapped converter
+    convert('{"stale": true}', None, None)  # a decode that no row follows
+    fields = [f.attname for f in Example._meta.concrete_fields]
+    built = Example.from_db("default", fields, [1, "built", "draft", {"n": 2}, "", None])
+    frozen = built.__dict__[_changes._COPIES]
+    assert type(frozen) is bytes  # a marshal copy, not the stale text
+    assert _changes._layout_of(Example).value((built.__dict__[_changes._SNAPSHOT], frozen), 3) == {"n": 2}
