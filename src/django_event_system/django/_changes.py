@@ -651,8 +651,11 @@ def _watch_loads(model: type[Model]) -> None:
     build: Callable[..., Model] = getattr(inherited, _BUILDS, inherited)
     layouts, tracked, layout_of, dumps, marshalled = _layouts, _tracked, _layout_of, marshal.dumps, _MARSHALLED
 
-    def from_db(cls: type[Model], db: str | None, field_names: Collection[str], values: Sequence[Any]) -> Model:
-        instance = build(cls, db, field_names, values)
+    def from_db(
+        cls: type[Model], db: str | None, field_names: Collection[str], values: Sequence[Any], **kwargs: Any
+    ) -> Model:
+        # **kwargs: what Django's own passes on (6.1 added fetch_mode).
+        instance = build(cls, db, field_names, values, **kwargs)
         # Only tracked models have a layout here, so this one look-up is also the test that
         # ``cls`` is tracked (a subclass of a tracked model may not be).
         layout = layouts.get(cls)
