@@ -652,7 +652,7 @@ def _watch_loads(model: type[Model]) -> None:
     layouts, tracked, layout_of, dumps, marshalled = _layouts, _tracked, _layout_of, marshal.dumps, _MARSHALLED
 
     def from_db(
-        cls: type[Model], db: str | None, field_names: Collection[str], values: Sequence[Any], **kwargs: Any
+        cls: type[Model], /, db: str | None, field_names: Collection[str], values: Sequence[Any], **kwargs: Any
     ) -> Model:
         # **kwargs: what Django's own passes on (6.1 added fetch_mode).
         instance = build(cls, db, field_names, values, **kwargs)
