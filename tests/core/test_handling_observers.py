@@ -146,11 +146,16 @@ def test_an_observer_that_declines_or_fails_changes_nothing(
     """``None`` lets the delivery be; an observer's error is logged and the handlers still run."""
     calls: list[str] = []
 
-    class Broken:
-        def delivery(self, *args: object) -> DeliveryObserver | None:
+    class Broken(Watcher):
+        def delivery(
+            self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None, handlers: Sequence[Any]
+        ) -> DeliveryObserver | None:
             raise RuntimeError("observer bug")
 
-    dispatcher.RegisterHandler("observed::.*", lambda name: calls.append(name))
+    def record(name: str) -> None:
+        calls.append(name)
+
+    dispatcher.RegisterHandler("observed::.*", record)
     declining = Watcher(follow=False)
     removers = [add_handling_observer(declining), add_handling_observer(Broken())]
     try:
