@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import re
 import reprlib
 import threading
 import time
@@ -205,7 +206,8 @@ class _Dispatch:
                 {
                     "position": position,
                     "handler": row.name,
-                    "pattern": row.pattern,
+                    # An Event class's handlers: the pattern is the name itself, not worth repeating.
+                    "pattern": "" if row.pattern == re.escape(self.name) else row.pattern,
                     "priority": row.priority,
                     "after_commit": row.after_commit,
                     "queued": row.queued,
@@ -220,6 +222,15 @@ class _Dispatch:
                 }
             )
         handled_ms = sum(row["milliseconds"] or 0.0 for row in rows)
+        notes: list[str] = []
+        if self.event is not None:
+            notes.append(type(self.event).__qualname__ + (", after_commit" if self.whole else ""))
+        if self.parent is not None:
+            notes.append(f"dispatched by a handler of #{self.parent.number}")
+        if self.hold_state is not None:
+            notes.append(f"in a transaction: {_TRANSACTION[self.hold_state]}")
+        if not rows:
+            notes.append("no handler received it")
         return {
             "number": self.number,
             "name": self.name,
@@ -229,6 +240,7 @@ class _Dispatch:
                 [*(_shown(arg) for arg in self.args), *(f"{key}={_shown(value)}" for key, value in self.kwargs.items())]
             ),
             "parent": None if self.parent is None else self.parent.number,
+            "notes": notes,
             "at_ms": (self.at - self.collector.started) * 1000,
             "wait_ms": None if first is None else (first - self.at) * 1000,
             "handler_ms": handled_ms,
