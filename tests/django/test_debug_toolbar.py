@@ -8,9 +8,11 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from debug_toolbar.settings import PANELS_DEFAULTS
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import Client, override_settings
@@ -36,7 +38,9 @@ TOOLBAR_SETTINGS: dict[str, Any] = {
     "MIDDLEWARE": ["debug_toolbar.middleware.DebugToolbarMiddleware"],
     "ROOT_URLCONF": "tests.django.toolbarapp.urls",
     "TEMPLATES": [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
-    "DEBUG_TOOLBAR_PANELS": ["debug_toolbar.panels.timer.TimerPanel", "django_event_system.debug_toolbar.EventsPanel"],
+    # Every panel, as the README sets them: the toolbar's URLs are those of the panels of the
+    # first request it serves in the process.
+    "DEBUG_TOOLBAR_PANELS": [*PANELS_DEFAULTS, "django_event_system.debug_toolbar.EventsPanel"],
     "DEBUG_TOOLBAR_CONFIG": {
         "SHOW_TOOLBAR_CALLBACK": "tests.django.toolbarapp.show_toolbar",
         "IS_RUNNING_TESTS": False,
@@ -304,3 +308,23 @@ def test_a_bad_wait_setting_is_refused_with_what_to_do(
         f"events panel waits for the request's events to be handled), not {value!r}"
     )
     assert not Dispatcher.interceptors.observed
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_settings_show_the_panel(client: Client, scenario: Callable[[Callable[[], object]], None]) -> None:
+    """The README's settings block, as written, puts the panel in the toolbar."""
+    found = re.search(r"<!-- test: debug-toolbar-settings -->\n```python\n(.*?)```", README.read_text(), re.DOTALL)
+    assert found, "the README's debug-toolbar settings block is gone"
+    namespace: dict[str, Any] = {}
+    exec(found.group(1), namespace)
+    panels = namespace["DEBUG_TOOLBAR_PANELS"]
+    assert "django_event_system.debug_toolbar.EventsPanel" in panels
+    config = {**TOOLBAR_SETTINGS["DEBUG_TOOLBAR_CONFIG"], **namespace["DEBUG_TOOLBAR_CONFIG"]}
+    Dispatcher.RegisterHandler("shop::.*", audit)
+    scenario(lambda: Dispatcher.Dispatch("shop::from_the_readme"))
+    with override_settings(DEBUG_TOOLBAR_PANELS=panels, DEBUG_TOOLBAR_CONFIG=config):
+        content = panel_html(client)
+    assert "shop::from_the_readme" in content
+    assert handler_rows(content)[0].startswith("ok: 1. tests.django.test_debug_toolbar:audit")

@@ -27,6 +27,7 @@ import signal
 from collections import defaultdict
 from collections.abc import Generator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -238,7 +239,11 @@ class EventsCommand(BaseCommand):
             actions=options["actions"],
         )
         where = "created" if made.created else "added to"
-        self.stdout.write(f"{made.name}: {where} {made.path} ({made.module})")
+        try:
+            shown = made.path.relative_to(Path.cwd())
+        except ValueError:
+            shown = made.path
+        self.stdout.write(f"{made.name}: {where} {shown} ({made.module})")
 
     # -- the outbox --------------------------------------------------------------------------
 
