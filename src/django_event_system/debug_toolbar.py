@@ -224,7 +224,7 @@ class _Dispatch:
         handled_ms = sum(row["milliseconds"] or 0.0 for row in rows)
         notes: list[str] = []
         if self.event is not None:
-            notes.append(type(self.event).__qualname__ + (", after_commit" if self.whole else ""))
+            notes.append(type(self.event).__name__ + (", after_commit" if self.whole else ""))
         if self.parent is not None:
             notes.append(f"dispatched by a handler of #{self.parent.number}")
         if self.hold_state is not None:

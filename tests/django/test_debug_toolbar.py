@@ -19,6 +19,7 @@ from django.test import Client, override_settings
 
 from django_event_system import Dispatcher, Event
 from django_event_system.core import Queued
+from django_event_system.core.queued import _sending
 from django_event_system.debug_toolbar import EventsPanel
 from django_event_system.testing import fake_transport
 
@@ -51,12 +52,6 @@ TOOLBAR_SETTINGS: dict[str, Any] = {
 
 class OrderPlaced(Event):
     Name = "shop::order_placed"
-    order_id: int
-
-
-class OrderShipped(Event):
-    Name = "shop::order_shipped"
-    after_commit = True
     order_id: int
 
 
@@ -97,6 +92,15 @@ def scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], object]]
 def toolbar() -> Iterator[None]:
     with override_settings(**TOOLBAR_SETTINGS):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_interceptor_left() -> Iterator[None]:
+    """Every test leaves the global dispatcher without interceptors (on its fast path)."""
+    yield
+    for registration in list(Dispatcher.registry):
+        registration.cancel()
+    assert Dispatcher.interceptors.chain == ()
 
 
 def panel_html(client: Client, path: str = "/") -> str:
@@ -181,6 +185,12 @@ def test_after_commit_handlers_waiting_then_delivered_or_dropped(
     client: Client, scenario: Callable[[Callable[[], object]], None]
 ) -> None:
     """An after-commit handler is shown held, then called after the commit; dropped on a rollback."""
+
+    class OrderShipped(Event):
+        Name = "shop::order_shipped"
+        after_commit = True
+        order_id: int
+
     Dispatcher.RegisterHandler("shop::order_.*", audit)
     Dispatcher.RegisterHandler("shop::order_.*", audit_after, after_commit=True)
 
@@ -196,7 +206,10 @@ def test_after_commit_handlers_waiting_then_delivered_or_dropped(
         OrderShipped.Dispatch(order_id=1)  # outside a transaction: at once
 
     scenario(run)
-    content = panel_html(client)
+    try:
+        content = panel_html(client)
+    finally:
+        OrderShipped.after_commit = False  # an after-commit class keeps the dispatcher's commit gate
     rows = handler_rows(content)
     assert rows[0].startswith("ok: 1. tests.django.test_debug_toolbar:audit")
     assert rows[1].startswith("ok: 2. tests.django.test_debug_toolbar:audit_after")
@@ -217,12 +230,24 @@ def queued_audit(name: str, *args: object, **kwargs: object) -> None:
     """A queued handler (runs in a worker)."""
 
 
+@pytest.fixture
+def queued_on_dispatcher() -> Iterator[None]:
+    """Let the test register queued handlers on the global Dispatcher; take its dispatch check away after."""
+    yield
+    check = _sending._DispatchCheck._installed.pop(Dispatcher, None)
+    if check is not None:
+        Dispatcher.interceptors.remove(check.check)
+
+
+@pytest.mark.usefixtures("queued_on_dispatcher")
 def test_queued_handlers_are_sent_to_the_transport(
     client: Client, scenario: Callable[[Callable[[], object]], None]
 ) -> None:
     """A queued handler's row says that it is queued and that its message went to the transport."""
-    with fake_transport() as transport:
-        Dispatcher.RegisterHandler("shop::order_.*", queued_audit, queued=Queued(max_retries=0))
+    with (
+        fake_transport() as transport,
+        Dispatcher.RegisterHandler("shop::order_.*", queued_audit, queued=Queued(max_retries=0)),
+    ):
         scenario(lambda: Dispatcher.Dispatch("shop::order_queued", order_id=3))
         content = panel_html(client)
         assert len(transport.messages) == 1

@@ -86,7 +86,7 @@ def _nothing_written() -> object:
         (
             ["listener", "Audit", "--app", "testapp", "--event", "tests.django.test_debug_toolbar.OrderPlacd"],
             "tests.django.test_debug_toolbar has no Event class 'OrderPlacd' (did you mean 'OrderPlaced'?); "
-            "its Event classes: OrderPlaced, OrderShipped",
+            "its Event classes: OrderPlaced",
         ),
     ],
     ids=lambda value: value[0] if isinstance(value, list) else None,
