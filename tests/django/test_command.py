@@ -110,7 +110,7 @@ def test_match_rejects_an_empty_name() -> None:
 
 def test_subcommand_is_required() -> None:
     """``events`` alone is a usage error naming the subcommands."""
-    with pytest.raises(CommandError, match=r"the following arguments are required: \{list,match,relay,outbox\}"):
+    with pytest.raises(CommandError, match=r"the following arguments are required: \{list,match,relay,outbox,make\}"):
         call_command("events")
 
 

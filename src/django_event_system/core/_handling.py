@@ -6,14 +6,20 @@ in order; a handler's exception is the handler's alone (the others still run): i
 dispatcher's error policy through :class:`Failures`, unless it ends the process (``SystemExit``
 and ``KeyboardInterrupt`` in the main thread), which is raised on. A coroutine handler's
 coroutine is awaited on the runner's loop (see ``_coroutines``).
+
+Handling observers (:func:`add_handling_observer`) see each delivery and each handler's outcome:
+when it started and ended (``time.perf_counter()``) and what it raised. Without one, the loop
+pays a single truth test per event; with one, it takes a twin loop that times each call.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._cascade import OUTSIDE, depth_holder, own_depth_holder
 from ._coroutines import await_coroutine
@@ -25,11 +31,108 @@ from ._threads import ends_the_process
 if TYPE_CHECKING:
     from ._event import Event
 
-__all__ = ["ErrorPolicy", "Failures", "HandlerFailure", "Handling", "group", "settle"]
+__all__ = [
+    "DeliveryObserver",
+    "ErrorPolicy",
+    "Failures",
+    "HandlerFailure",
+    "Handling",
+    "HandlingObserver",
+    "add_handling_observer",
+    "group",
+    "settle",
+]
 
 logger = logging.getLogger("django_event_system")
 
 _get_holder = depth_holder.get
+_perf_counter = time.perf_counter
+
+
+class DeliveryObserver(Protocol):
+    """Follows one delivery: what :meth:`HandlingObserver.delivery` returned for it."""
+
+    def handled(self, handler: Handler, started: float, finished: float, error: BaseException | None) -> None:
+        """``handler`` returned (``error`` is ``None``) or raised ``error``; ``started`` and
+        ``finished`` are ``time.perf_counter()`` readings around the call (an ``async def``
+        handler's coroutine awaited included). Called before the error policy sees the error."""
+
+    def finished(self, stopped: bool) -> None:
+        """The delivery is over; ``stopped``: a handler stopped the event's propagation, so the
+        handlers after it were not called."""
+
+
+class HandlingObserver(Protocol):
+    """Sees every delivery of every dispatcher, in the delivery greenlet (or in ``Dispatch``, in
+    sync mode), before its first handler is called. Installed with :func:`add_handling_observer`."""
+
+    def delivery(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        event: Event | None,
+        handlers: Sequence[Handler],
+    ) -> DeliveryObserver | None:
+        """The event ``name`` is about to be handled by ``handlers``, in this order (``args`` and
+        ``kwargs`` are the very objects the dispatch was given, so an observer that saw it at an
+        interceptor recognises it). Return an object to follow it, or ``None`` to let it be."""
+        ...
+
+
+_observers: tuple[HandlingObserver, ...] = ()
+_observers_lock = threading.Lock()
+
+
+def add_handling_observer(observer: HandlingObserver) -> Callable[[], None]:
+    """Show every delivery to ``observer`` until the returned callable is called (twice is harmless).
+
+    For tools that report what handlers did (the debug-toolbar panel). An observer's own error
+    is logged and never reaches the handlers or the error policy.
+    """
+    global _observers
+    with _observers_lock:
+        _observers = (*_observers, observer)
+
+    def remove() -> None:
+        global _observers
+        with _observers_lock:
+            _observers = tuple(each for each in _observers if each is not observer)
+
+    return remove
+
+
+def _follow(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], event: Event | None, callbacks: Sequence[Handler]
+) -> list[DeliveryObserver]:
+    followers: list[DeliveryObserver] = []
+    for observer in _observers:
+        try:
+            follower = observer.delivery(name, args, kwargs, event, callbacks)
+        except Exception:
+            logger.exception("the handling observer %r failed", observer)
+            continue
+        if follower is not None:
+            followers.append(follower)
+    return followers
+
+
+def _tell_handled(
+    followers: list[DeliveryObserver], callback: Handler, started: float, finished: float, error: BaseException | None
+) -> None:
+    for follower in followers:
+        try:
+            follower.handled(callback, started, finished, error)
+        except Exception:
+            logger.exception("the delivery observer %r failed", follower)
+
+
+def _tell_finished(followers: list[DeliveryObserver], stopped: bool) -> None:
+    for follower in followers:
+        try:
+            follower.finished(stopped)
+        except Exception:
+            logger.exception("the delivery observer %r failed", follower)
 
 
 @dataclass(frozen=True)
@@ -103,6 +206,11 @@ class Handling:
             outer = holder[0]
             holder[0] = depth
         try:
+            if _observers:
+                followers = _follow(name, args, kwargs, event, callbacks)
+                if followers:
+                    self._handle_observed(name, args, kwargs, event, callbacks, followers)
+                    return
             for callback in callbacks:
                 try:
                     result = callback(name, *args, **kwargs)
@@ -115,6 +223,36 @@ class Handling:
         finally:
             if depth:
                 holder[0] = outer  # pyright: ignore[reportPossiblyUnboundVariable]
+
+    def _handle_observed(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        event: Event | None,
+        callbacks: Sequence[Handler],
+        followers: list[DeliveryObserver],
+    ) -> None:
+        """The loop of :meth:`handle`, timing each handler for the handling observers."""
+        stopped = False
+        try:
+            for position, callback in enumerate(callbacks):
+                started = _perf_counter()
+                error: BaseException | None = None
+                try:
+                    result = callback(name, *args, **kwargs)
+                    if result is not None:
+                        settle(result)
+                except BaseException as exc:
+                    error = exc
+                _tell_handled(followers, callback, started, _perf_counter(), error)
+                if error is not None:
+                    self._report(name, callback, error, args, kwargs)
+                if event is not None and event._propagation_stopped:  # pyright: ignore[reportPrivateUsage]
+                    stopped = position < len(callbacks) - 1
+                    break
+        finally:
+            _tell_finished(followers, stopped)
 
 
 def group(errors: list[Exception]) -> HandlerErrors:

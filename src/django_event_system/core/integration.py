@@ -4,9 +4,9 @@ testing helpers.
 Application code needs only :mod:`django_event_system` (or :mod:`django_event_system.core`).
 Code that plugs the core into a framework needs more: hooks into the life of threads and
 delivery greenlets, the after-commit gate's view of transactions, the outbox and its delivery
-guard, the message codec, the base class of wrapped handlers, and the machinery of the test
-doubles. All of it is here, and nothing outside ``core`` imports a private core module (an
-import-linter contract checks it).
+guard, the message codec, the base class of wrapped handlers, the handling observers (what
+handlers did, and how long they took), and the machinery of the test doubles. All of it is here,
+and nothing outside ``core`` imports a private core module (an import-linter contract checks it).
 """
 
 from ._bridge import in_bridge_thread
@@ -14,6 +14,7 @@ from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
 from ._handlers import HandlerWrapper, handler_target, holds_for_commit, refuse_async_generator
+from ._handling import DeliveryObserver, HandlingObserver, add_handling_observer
 from ._interception import Interception, Interceptor, Interceptors, Stage
 from ._local_queue import DEFAULT_POOL_SIZE, add_greenlet_exit_hook
 from ._mocking import (
@@ -59,11 +60,13 @@ __all__ = [
     "UNSET",
     "CommitHook",
     "DeliveryGuard",
+    "DeliveryObserver",
     "DispatchObserver",
     "DispatchStatus",
     "EventMatcher",
     "EventTarget",
     "HandlerWrapper",
+    "HandlingObserver",
     "HoldState",
     "Interception",
     "Interceptor",
@@ -79,6 +82,7 @@ __all__ = [
     "SubscriberCall",
     "Suppression",
     "add_greenlet_exit_hook",
+    "add_handling_observer",
     "add_target_resolver",
     "add_thread_exit_hook",
     "attach_observer",

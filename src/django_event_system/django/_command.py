@@ -4,7 +4,9 @@
   the signals mapped to events;
 - ``events match NAME``: the handlers that NAME reaches, in the order they run;
 - ``events relay [--once] [--interval SECONDS]``: publish the outbox's committed rows;
-- ``events outbox``: how many rows are pending, failing and sent.
+- ``events outbox``: how many rows are pending, failing and sent;
+- ``events make event|listener|observer|subscriber NAME --app APP``: write a typed stub into the
+  app's ``events``, ``listeners`` or ``observers`` module (see ``_generators``).
 
 The JSON of ``list --json`` (``"version": 1``; keys are only ever added)::
 
@@ -26,6 +28,7 @@ import signal
 from collections import defaultdict
 from collections.abc import Generator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -34,6 +37,7 @@ from django.utils import timezone
 
 from ..core import Dispatcher, QueuedHandler, Registration, current_transport, describe_handler
 from ..core.integration import subscribers
+from ._generators import KINDS, generate
 from ._models import bindings
 from ._observer import observers
 from ._outbox import Relay, outbox_stats
@@ -105,7 +109,7 @@ class EventsCommand(BaseCommand):
     help = "List the event handlers, show which handlers a name reaches, relay the outbox or count its rows."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        subcommands = parser.add_subparsers(dest="subcommand", metavar="{list,match,relay,outbox}")
+        subcommands = parser.add_subparsers(dest="subcommand", metavar="{list,match,relay,outbox,make}")
         subcommands.required = True
         listing = subcommands.add_parser("list", help="every pattern with its handlers, the model events and signals")
         listing.add_argument("--json", action="store_true", help="print the listing as JSON (see the command's doc)")
@@ -119,6 +123,20 @@ class EventsCommand(BaseCommand):
             "--interval", type=float, default=0.5, help="seconds between two looks when nothing is due (0.5)"
         )
         subcommands.add_parser("outbox", help="how many outbox rows are pending, failing and sent")
+        make = subcommands.add_parser(
+            "make", help="write a typed stub of an event, listener, observer or subscriber into an app"
+        )
+        make.add_argument("kind", help=f"what to make: {', '.join(KINDS)}")
+        make.add_argument("name", help="the class's name, e.g. OrderPlaced")
+        make.add_argument(
+            "--app", required=True, help="the app's label: the stub goes into its events, listeners or observers module"
+        )
+        make.add_argument("--model", help="an observer's model: a model of the app, or app_label.Model")
+        make.add_argument(
+            "--event",
+            help="the Event class a listener or subscriber handles (in the app's events module, or a dotted path)",
+        )
+        make.add_argument("--actions", help="an observer's actions, separated by commas (created,updated,deleted)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         subcommand = options["subcommand"]
@@ -128,6 +146,8 @@ class EventsCommand(BaseCommand):
             self._relay(once=options["once"], interval=options["interval"])
         elif subcommand == "outbox":
             self._outbox()
+        elif subcommand == "make":
+            self._make(options)
         elif options["json"]:
             self.stdout.write(json.dumps(self._listing(), indent=2))
         else:
@@ -237,6 +257,24 @@ class EventsCommand(BaseCommand):
                 f"  {position}. {describe_handler(registration.handler)}  "
                 f"(pattern {registration.pattern!r}, {_options(registration)})"
             )
+
+    # -- generators ------------------------------------------------------------------------------
+
+    def _make(self, options: dict[str, Any]) -> None:
+        made = generate(
+            options["kind"],
+            options["name"],
+            app_label=options["app"],
+            model=options["model"],
+            event=options["event"],
+            actions=options["actions"],
+        )
+        where = "created" if made.created else "added to"
+        try:
+            shown = made.path.relative_to(Path.cwd())
+        except ValueError:
+            shown = made.path
+        self.stdout.write(f"{made.name}: {where} {shown} ({made.module})")
 
     # -- the outbox --------------------------------------------------------------------------
 
