@@ -284,8 +284,8 @@ def method() -> Callable[[Observer[Example], str, Example], None]:
         (
             on("creating", after_commit=True),
             r"'creating' comes before the row is written and never waits for the commit; "
-            r"after_commit=True fits bulk_created, bulk_updated, created, deleted, m2m_added, m2m_cleared, m2m_removed, "
-            r"queryset_updated, saved, updated",
+            r"after_commit=True fits bulk_created, bulk_updated, created, deleted, m2m_added, m2m_cleared, "
+            r"m2m_removed, queryset_updated, saved, updated",
         ),
         (on("created", queued=True), r"an Observer is queued as a whole; set queued = True .* on the class"),
     ],

@@ -28,11 +28,12 @@ from ._mocking import (
     describe_dispatched,
     drain_quietly,
     suggest_name,
+    swallowed,
 )
 from ._names import MODEL_EVENT_PREFIX
 from ._registry import DEFAULT_CACHE_SIZE
 from ._subscriber import UNSET, OnSpec, SubscriberCall, decorated_methods, on_specs, subscribers
-from ._suppression import Suppression, add_target_resolver, is_muted
+from ._suppression import Suppression, add_target_resolver, is_muted, is_quiet
 from ._threads import add_thread_exit_hook
 from .queued import (
     JSON,
@@ -96,6 +97,7 @@ __all__ = [
     "holds_for_commit",
     "in_bridge_thread",
     "is_muted",
+    "is_quiet",
     "on_specs",
     "read_envelope",
     "refuse_async_generator",
@@ -104,4 +106,5 @@ __all__ = [
     "set_outbox",
     "subscribers",
     "suggest_name",
+    "swallowed",
 ]
