@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from django.utils.text import slugify
 
-from django_event_system import Observer, on
+from django_event_system import EventDispatcher, Observer, on
 
 from .testapp.models import Post
 
 handled: list[str] = []
+
+bus = EventDispatcher()
+"""A dispatcher of its own: a queued handler leaves the dispatch check on its dispatcher."""
 
 
 class QueuedWithHook(Observer[Post]):
@@ -19,6 +22,7 @@ class QueuedWithHook(Observer[Post]):
 
     observes = Post
     queued = True
+    dispatcher = bus
 
     @on("creating", inline=True)
     def fill_slug(self, event_name: str, post: Post) -> None:

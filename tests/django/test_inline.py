@@ -33,7 +33,7 @@ from django_event_system import (
     without_events,
 )
 from django_event_system.django import _inline, _models
-from django_event_system.testing import fake, fake_transport, muted, record_events
+from django_event_system.testing import assert_listening, fake, fake_transport, muted, record_events
 
 from .testapp.models import BulkItem, Example, Post
 
@@ -560,7 +560,7 @@ def test_a_queued_observer_may_have_inline_hooks(drain: Callable[[], None]) -> N
     try:
         with fake_transport() as queued:
             assert Post.objects.create(title="Queued Post").slug == "queued-post"
-            drain()
+            queued_hooks.bus.ClearQueue(timeout=10)
             [message] = queued.messages
             assert message.handler == f"{queued_hooks.__name__}:QueuedWithHook.created"
             queued.run()
@@ -694,3 +694,16 @@ def test_inline_hooks_are_described() -> None:
     assert hook.event == f"{POST}::creating"
     assert _inline.INLINE_ACTIONS == _inline.BEFORE_ACTIONS | _inline.AFTER_ACTIONS
     assert timezone.is_aware(STAMP)
+
+
+def test_assert_listening_finds_an_inline_hook() -> None:
+    """``assert_listening`` sees the hooks, which are not in the dispatcher's registry, and lists them when it fails."""
+    calls: list[str] = []
+    observer = slug_observer(calls)
+    assert_listening(f"{POST}::creating", vars(observer)["fill_slug"])
+    with pytest.raises(AssertionError) as info:
+        assert_listening(f"{POST}::creating", observer.created)
+    assert str(info.value) == (
+        f"{observer.created.__qualname__} is not registered for {POST + '::creating'!r}; registered for it:\n"
+        f"  - {__name__}:{observer.__qualname__}.fill_slug (inline)"
+    )

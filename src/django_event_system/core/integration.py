@@ -13,7 +13,14 @@ from ._bridge import in_bridge_thread
 from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
-from ._handlers import HandlerWrapper, handler_target, holds_for_commit, refuse_async_generator
+from ._handlers import (
+    HandlerWrapper,
+    add_handler_source,
+    handler_target,
+    handlers_outside,
+    holds_for_commit,
+    refuse_async_generator,
+)
 from ._interception import Interception, Interceptor, Interceptors, Stage
 from ._local_queue import DEFAULT_POOL_SIZE, add_greenlet_exit_hook
 from ._mocking import (
@@ -80,6 +87,7 @@ __all__ = [
     "SubscriberCall",
     "Suppression",
     "add_greenlet_exit_hook",
+    "add_handler_source",
     "add_target_resolver",
     "add_thread_exit_hook",
     "attach_observer",
@@ -94,6 +102,7 @@ __all__ = [
     "drain_quietly",
     "encode_value",
     "handler_target",
+    "handlers_outside",
     "holds_for_commit",
     "in_bridge_thread",
     "is_muted",

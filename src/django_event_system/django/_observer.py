@@ -21,6 +21,7 @@ from ..core.integration import (
     HandlerWrapper,
     OnSpec,
     QueuedOptions,
+    add_handler_source,
     decorated_methods,
     is_muted,
     on_specs,
@@ -508,3 +509,19 @@ def _call_of(registration: Registration) -> object:
 def observers() -> list[type[Observer[Any]]]:
     """Every registered Observer class, by model label, name and module."""
     return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__, cls.__module__))  # pyright: ignore[reportGeneralTypeIssues]
+
+
+def _inline_hooks(dispatcher: object, name: str) -> list[HandlerWrapper]:
+    """The inline hooks of the Observers on ``dispatcher`` for the event ``name`` (for ``assert_listening``)."""
+    with _lock:
+        models = {model for model, _, _ in _observers}
+    return [
+        hook
+        for model in models
+        for hooks in bind(model).inline.values()
+        for hook in hooks
+        if hook.dispatcher is dispatcher and hook.event == name
+    ]
+
+
+add_handler_source(_inline_hooks)
