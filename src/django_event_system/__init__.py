@@ -1,8 +1,9 @@
 """django-event-system: string-named events, regex listeners and asynchronous dispatch on gevent.
 
 The core names (``Dispatcher``, ``Event``, ``EventListener``, ``GetPathFromClass``...) import
-no Django. The Django-bound names (``Observer``, ``RegisterSignalsFor``, ``SignalToEvent``) are
-loaded on first use, so ``import django_event_system`` works before settings are configured.
+no Django. The Django-bound names (``Observer``, ``RegisterSignalsFor``, ``SignalToEvent``,
+``WriteRefused``...) are loaded on first use, so ``import django_event_system`` works before
+settings are configured.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         RegisterSignalsFor,
         SignalMapping,
         SignalToEvent,
+        WriteRefused,
         get_changes,
         model_event_name,
     )
@@ -75,6 +77,7 @@ _LAZY: dict[str, str] = {
     "RegisterSignalsFor": "django_event_system.django",
     "SignalMapping": "django_event_system.django",
     "SignalToEvent": "django_event_system.django",
+    "WriteRefused": "django_event_system.django",
     "get_changes": "django_event_system.django",
     "model_event_name": "django_event_system.django",
 }
@@ -128,6 +131,7 @@ __all__ = [
     "Registration",
     "SignalMapping",
     "SignalToEvent",
+    "WriteRefused",
     "clear_all_queues",
     "configure",
     "get_changes",

@@ -163,6 +163,7 @@ def test_list_json_has_a_stable_documented_shape() -> None:
             "after_commit": False,
             "queued": False,
             "outbox": False,
+            "inline": False,
         },
         {
             "pattern": "shop::paid",
@@ -173,6 +174,7 @@ def test_list_json_has_a_stable_documented_shape() -> None:
             "after_commit": False,
             "queued": True,
             "outbox": True,
+            "inline": False,
         },
     ]
     assert {

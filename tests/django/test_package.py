@@ -22,6 +22,7 @@ DJANGO_NAMES = [
     "RegisterSignalsFor",
     "SignalMapping",
     "SignalToEvent",
+    "WriteRefused",
     "get_changes",
     "model_event_name",
 ]

@@ -95,6 +95,16 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
         assert out.splitlines() == ["shipped parcel", "noted fragile"]
     if "class AuditObserver" in code:
         assert out == "index restored\n"
+    if "class PostObserver" in code:
+        assert out.splitlines() == [
+            "hello-world",
+            "True",
+            "'Hello World' is published; unpublish it first",
+            "True",
+            "created hello-world",
+        ]
+    if "class TitleRequired" in code:
+        assert out.splitlines() == ["refused: a post needs a title", "0 []"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,8 +20,10 @@ from ._errors import InvalidHandlerError
 __all__ = [
     "Handler",
     "HandlerWrapper",
+    "add_handler_source",
     "describe_handler",
     "handler_target",
+    "handlers_outside",
     "holds_for_commit",
     "refuse_async_generator",
 ]
@@ -95,3 +97,20 @@ def refuse_async_generator(handler: object, what: str) -> None:
             f"{what} is an async generator function; a handler must be a function or an async def "
             "function (a coroutine function), whose coroutine is awaited"
         )
+
+
+HandlerSource = Callable[[object, str], "list[HandlerWrapper]"]
+"""Called with a dispatcher and an event name: the handlers an adapter calls itself for it."""
+
+_sources: list[HandlerSource] = []
+
+
+def add_handler_source(source: HandlerSource) -> None:
+    """Let the testing helpers see the handlers that an adapter calls itself, outside the
+    dispatcher's registry (the Django adapter's inline hooks, called by the model's receivers)."""
+    _sources.append(source)
+
+
+def handlers_outside(dispatcher: object, name: str) -> list[HandlerWrapper]:
+    """The handlers of the event ``name`` on ``dispatcher`` that are not in its registry."""
+    return [handler for source in _sources for handler in source(dispatcher, name)]

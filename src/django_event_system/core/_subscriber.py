@@ -73,6 +73,8 @@ class OnSpec:
     is_now: Any = UNSET
     changes_to: Any = UNSET
     has_changed: bool | None = None
+    inline: bool | None = None
+    """Run in the saving code's stack, before or after the write (Observer methods only)."""
 
     @property
     def conditional(self) -> bool:
@@ -82,7 +84,7 @@ class OnSpec:
     def describe(self) -> str:
         """``on('updated', when='status', is_now='shipped')``, for messages."""
         parts = [repr(self.target) if isinstance(self.target, str) else self.target.__name__]
-        for option in ("priority", "after_commit", "queued", "when", "has_changed"):
+        for option in ("priority", "after_commit", "queued", "inline", "when", "has_changed"):
             value = getattr(self, option)
             if value is not None:
                 parts.append(f"{option}={value!r}")
@@ -110,6 +112,12 @@ def _mark(method: object, spec: OnSpec) -> None:
     if not inspect.isfunction(method):
         raise TypeError(f"{spec.describe()} decorates a method (a def or async def in the class body), not {method!r}")
     refuse_async_generator(method, f"{method.__qualname__}")
+    if spec.inline and inspect.iscoroutinefunction(method):
+        raise TypeError(
+            f"{method.__qualname__}: {spec.describe()} is an async def, and an inline hook runs in the stack of "
+            "the code that saves, which does not await it; make it a def, or drop inline=True to have its "
+            "coroutine awaited off that stack"
+        )
     # Decorators apply from the bottom up: the spec of the topmost @on comes first.
     setattr(method, _SPECS, (spec, *getattr(method, _SPECS, ())))
 
@@ -133,6 +141,7 @@ def on(
     priority: int | None = None,
     after_commit: bool | None = None,
     queued: bool | Queued | None = None,
+    inline: bool | None = None,
     when: str | None = None,
     was: Any = UNSET,
     is_now: Any = UNSET,
@@ -148,6 +157,7 @@ def on(
     priority: int | None = None,
     after_commit: bool | None = None,
     queued: bool | Queued | None = None,
+    inline: bool | None = None,
     when: str | None = None,
     was: Any = UNSET,
     is_now: Any = UNSET,
@@ -169,7 +179,9 @@ def on(
 
     On an Observer, the target is an action (``"updated"``), and ``when=`` names a field whose
     change the method waits for: ``@on("updated", when="status", was="placed", is_now="shipped")``
-    (see the Observer's documentation for the conditions).
+    (see the Observer's documentation for the conditions), and ``inline=True`` makes it run in
+    the saving code's stack: ``@on("creating", inline=True)`` runs before the row is written, and
+    may change the instance or refuse the write by raising.
 
     A method may carry several ``@on``: each is a registration of its own.
 
@@ -178,13 +190,17 @@ def on(
         commits (an Observer's own ``after_commit`` when not given).
     :param queued: run the method in a worker process (``True`` or a :class:`Queued`);
         EventSubscriber methods only (an Observer is queued by its class options).
+    :param inline: run the method in the stack of the code that saves or deletes, in the model's
+        signal receiver (Observer methods of ``creating`` ... ``deleted`` only; a ``def``, never
+        queued nor after the commit).
     :param when: the field the conditions below are about (Observer methods only); alone, the
         method runs when that field changed.
     :param was: the field's value before the save.
     :param is_now: the field's value after the save (changed or not).
     :param changes_to: the field changed, to this value.
     :param has_changed: ``True``: the field changed; ``False``: it did not.
-    :raises TypeError: an option has the wrong type, or a condition is given without ``when``.
+    :raises TypeError: an option has the wrong type, a condition is given without ``when``, or
+        ``inline=True`` is given with ``queued`` or ``after_commit=True``, or on an ``async def``.
     """
     where = "on()"
     if not (isinstance(target, str) or is_event_class(target)):
@@ -199,6 +215,18 @@ def on(
         raise TypeError(f"{where}: queued must be True, False or a Queued(...), not {queued!r}")
     if has_changed is not None and not isinstance(has_changed, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"{where}: has_changed must be True or False, not {has_changed!r}")
+    if inline is not None and not isinstance(inline, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"{where}: inline must be True or False, not {inline!r}")
+    if inline and queued:
+        raise TypeError(
+            f"on({target!r}, inline=True, queued={queued!r}): an inline hook runs in the stack of the code that "
+            "saves, and a queued one in a worker; choose one"
+        )
+    if inline and after_commit:
+        raise TypeError(
+            f"on({target!r}, inline=True, after_commit=True): an inline hook runs in the stack of the code that "
+            "saves, inside its transaction, and cannot wait for the commit; choose one"
+        )
     given = [
         name for name, value in (("was", was), ("is_now", is_now), ("changes_to", changes_to)) if value is not UNSET
     ]
@@ -212,10 +240,12 @@ def on(
             )
     elif not isinstance(cast("object", when), str) or not when:
         raise TypeError(f"on({target!r}): when must be a field name (a non-empty str), not {when!r}")
-    spec = OnSpec(target, priority, after_commit, queued, when, was, is_now, changes_to, has_changed)
+    spec = OnSpec(target, priority, after_commit, queued, when, was, is_now, changes_to, has_changed, inline)
     if is_event_class(target):
         if when is not None:
             raise TypeError(f"{spec.describe()}: conditions (when=) are for the actions of an Observer's model")
+        if inline:
+            raise TypeError(f"{spec.describe()}: inline hooks are for the actions of an Observer's model")
         return _OnEvent(spec)
 
     def decorator(method: _PatternMethod) -> _PatternMethod:
@@ -314,6 +344,11 @@ class EventSubscriber:
                     raise ListenerDefinitionError(
                         f"{where}.{name}: {spec.describe()} has conditions, which only an Observer's model events "
                         "have; use an Observer, or test the event in the method"
+                    )
+                if spec.inline:
+                    raise ListenerDefinitionError(
+                        f"{where}.{name}: {spec.describe()} is inline, which only an Observer's methods can be (they "
+                        "run in the receivers of a model's saves and deletes); use an Observer"
                     )
         _register(cls, methods)
 

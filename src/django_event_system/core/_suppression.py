@@ -47,6 +47,7 @@ __all__ = [
     "Suppression",
     "add_target_resolver",
     "is_muted",
+    "is_quiet",
     "muted_owners",
     "showing_suppressed",
     "without_events",
@@ -178,6 +179,17 @@ def is_muted(owner: type, name: str, args: tuple[Any, ...]) -> bool:
         if owners and issubclass(owner, owners):
             return True
     return False
+
+
+def is_quiet(owner: type, name: str) -> bool:
+    """Whether a scope open in the running code keeps the event ``name`` from the handlers of
+    ``owner``: suppressed, or ``owner`` muted. For the handlers an adapter calls in the
+    dispatching code's stack (a model's inline hooks); outside a scope it reads one context
+    variable."""
+    scope = _scope.get()
+    if scope is None:
+        return False
+    return scope.suppresses(name) or (bool(scope.owners) and issubclass(owner, scope.owners))
 
 
 def muted_owners(name: str, event: Event | None) -> tuple[type, ...]:

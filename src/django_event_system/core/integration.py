@@ -13,7 +13,14 @@ from ._bridge import in_bridge_thread
 from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
-from ._handlers import HandlerWrapper, handler_target, holds_for_commit, refuse_async_generator
+from ._handlers import (
+    HandlerWrapper,
+    add_handler_source,
+    handler_target,
+    handlers_outside,
+    holds_for_commit,
+    refuse_async_generator,
+)
 from ._handling import DeliveryObserver, HandlingObserver, add_handling_observer
 from ._interception import Interception, Interceptor, Interceptors, Stage
 from ._local_queue import DEFAULT_POOL_SIZE, add_greenlet_exit_hook
@@ -29,11 +36,12 @@ from ._mocking import (
     describe_dispatched,
     drain_quietly,
     suggest_name,
+    swallowed,
 )
 from ._names import MODEL_EVENT_PREFIX
 from ._registry import DEFAULT_CACHE_SIZE
 from ._subscriber import UNSET, OnSpec, SubscriberCall, decorated_methods, on_specs, subscribers
-from ._suppression import Suppression, add_target_resolver, is_muted
+from ._suppression import Suppression, add_target_resolver, is_muted, is_quiet
 from ._threads import add_thread_exit_hook
 from .queued import (
     JSON,
@@ -82,6 +90,7 @@ __all__ = [
     "SubscriberCall",
     "Suppression",
     "add_greenlet_exit_hook",
+    "add_handler_source",
     "add_handling_observer",
     "add_target_resolver",
     "add_thread_exit_hook",
@@ -97,9 +106,11 @@ __all__ = [
     "drain_quietly",
     "encode_value",
     "handler_target",
+    "handlers_outside",
     "holds_for_commit",
     "in_bridge_thread",
     "is_muted",
+    "is_quiet",
     "on_specs",
     "read_envelope",
     "refuse_async_generator",
@@ -108,4 +119,5 @@ __all__ = [
     "set_outbox",
     "subscribers",
     "suggest_name",
+    "swallowed",
 ]

@@ -10,6 +10,7 @@ from . import _suppression  # noqa: F401  # pyright: ignore[reportUnusedImport] 
 from ._apps import DjangoEventSystemConfig, autodiscover
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand
+from ._inline import WriteRefused
 from ._managers import EventManager, EventManagerMixin, EventQuerySet
 from ._models import ModelAction, model_event_name
 from ._observer import Observer
@@ -35,6 +36,7 @@ __all__ = [
     "RegisterSignalsFor",
     "SignalMapping",
     "SignalToEvent",
+    "WriteRefused",
     "autodiscover",
     "conf",
     "get_changes",

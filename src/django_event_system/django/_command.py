@@ -13,17 +13,22 @@ The JSON of ``list --json`` (``"version": 1``; keys are only ever added)::
     {
       "version": 1,
       "handlers": [{"pattern": str, "handler": str, "priority": int, "once": bool, "weak": bool,
-                    "after_commit": bool, "queued": bool, "outbox": bool}, ...],
+                    "after_commit": bool, "queued": bool, "outbox": bool, "inline": bool}, ...],
       "models": [{"model": str, "events": str, "observers": [str, ...], "track_changes": bool}, ...],
       "signals": [{"signal": str, "event": str, "sender": str | null}, ...],
       "subscribers": [{"subscriber": str, "handlers": [{"method": str, "pattern": str}, ...]}, ...]
     }
+
+An Observer's inline hooks (``@on("creating", inline=True)``) are listed with the handlers of
+their event, marked ``inline`` (``"inline": true``), before the others: they run first, in the
+stack of the code that saves.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 from collections import defaultdict
 from collections.abc import Generator
@@ -38,6 +43,7 @@ from django.utils import timezone
 from ..core import Dispatcher, QueuedHandler, Registration, current_transport, describe_handler
 from ..core.integration import subscribers
 from ._generators import KINDS, generate
+from ._inline import InlineHook
 from ._models import bindings
 from ._observer import observers
 from ._outbox import Relay, outbox_stats
@@ -60,6 +66,29 @@ def _flags(registration: Registration) -> dict[str, Any]:
     }
 
 
+def _inline_flags(hook: InlineHook) -> dict[str, Any]:
+    return {
+        "priority": hook.priority,
+        "once": False,
+        "weak": False,
+        "after_commit": False,
+        "queued": False,
+        "outbox": False,
+        "inline": True,
+    }
+
+
+def _inline_hooks() -> dict[str, list[InlineHook]]:
+    """The inline hooks of the Observers on the global Dispatcher, by the pattern of their event."""
+    by_pattern: dict[str, list[InlineHook]] = defaultdict(list)
+    for binding in bindings():
+        for hooks in binding.inline.values():
+            for hook in hooks:
+                if hook.dispatcher is Dispatcher:
+                    by_pattern[re.escape(hook.event)].append(hook)
+    return by_pattern
+
+
 def _subscribers() -> list[Any]:
     """The EventSubscribers of the global Dispatcher (the one the listing shows)."""
     return [subscriber for subscriber in subscribers() if subscriber.dispatcher is Dispatcher]
@@ -73,10 +102,16 @@ def _method_of(registration: Registration) -> str:
     return str(getattr(handler, "method", describe_handler(handler)))
 
 
-def _options(registration: Registration) -> str:
-    flags = _flags(registration)
+def _options(registration: Registration | InlineHook) -> str:
+    flags = _inline_flags(registration) if isinstance(registration, InlineHook) else _flags(registration)
     words = [f"priority={flags.pop('priority')}", *(name for name, on in flags.items() if on)]
     return "  ".join(words)
+
+
+def _described(registration: Registration | InlineHook) -> str:
+    if isinstance(registration, InlineHook):
+        return describe_handler(registration)
+    return describe_handler(registration.handler)
 
 
 def _age(seconds: float) -> str:
@@ -155,8 +190,11 @@ class EventsCommand(BaseCommand):
 
     # -- list and match ----------------------------------------------------------------------
 
-    def _by_pattern(self) -> dict[str, list[Registration]]:
-        by_pattern: dict[str, list[Registration]] = defaultdict(list)
+    def _by_pattern(self) -> dict[str, list[Registration | InlineHook]]:
+        """The handlers by pattern; under each, the inline hooks first (they run first)."""
+        by_pattern: dict[str, list[Registration | InlineHook]] = defaultdict(list)
+        for pattern, hooks in _inline_hooks().items():
+            by_pattern[pattern].extend(hooks)
         for registration in Dispatcher.registry:
             by_pattern[registration.pattern].append(registration)
         return dict(sorted(by_pattern.items()))
@@ -173,9 +211,16 @@ class EventsCommand(BaseCommand):
         return {
             "version": JSON_VERSION,
             "handlers": [
-                {"pattern": pattern, "handler": describe_handler(registration.handler), **_flags(registration)}
+                {"pattern": pattern, "handler": describe_handler(hook), **_inline_flags(hook)}
+                if isinstance(hook, InlineHook)
+                else {
+                    "pattern": pattern,
+                    "handler": describe_handler(hook.handler),
+                    **_flags(hook),
+                    "inline": False,
+                }
                 for pattern, registrations in self._by_pattern().items()
-                for registration in registrations
+                for hook in registrations
             ],
             "models": [
                 {
@@ -208,8 +253,7 @@ class EventsCommand(BaseCommand):
         for pattern, registrations in self._by_pattern().items():
             handlers.append(f"  {pattern}")
             handlers.extend(
-                f"      {describe_handler(registration.handler)}  {_options(registration)}"
-                for registration in registrations
+                f"      {_described(registration)}  {_options(registration)}" for registration in registrations
             )
         by_model = self._observed_by()
         models: list[str] = []
@@ -223,7 +267,9 @@ class EventsCommand(BaseCommand):
             + ("" if mapping.sender is None else f"  sender={mapping.sender!r}")
             for mapping in mappings()
         ]
-        self._section(f"Handlers ({len(Dispatcher.registry)}), by pattern:", handlers)
+        inline = sum(len(hooks) for hooks in _inline_hooks().values())
+        counted = f"{len(Dispatcher.registry)}" + (f", and {inline} inline" if inline else "")
+        self._section(f"Handlers ({counted}), by pattern:", handlers)
         self.stdout.write("")
         self._section(f"Models that dispatch {MODEL_EVENT_PREFIX}<model>::<action>:", models)
         self.stdout.write("")
@@ -246,16 +292,17 @@ class EventsCommand(BaseCommand):
     def _match(self, name: str) -> None:
         if not name:
             raise CommandError(f"give an event name, e.g. {MODEL_EVENT_PREFIX}shop::models::Order::created")
-        registrations = Dispatcher.registry.registrations_for(name)
+        hooks = [hook for pattern, found in _inline_hooks().items() if re.fullmatch(pattern, name) for hook in found]
+        registrations: list[Registration | InlineHook] = [*hooks, *Dispatcher.registry.registrations_for(name)]
         if not registrations:
             self.stdout.write(f"No handler receives {name!r}.")
             return
         count = len(registrations)
         self.stdout.write(f"{name!r} reaches {count} handler{'s' if count > 1 else ''}, in this order:")
         for position, registration in enumerate(registrations, 1):
+            pattern = re.escape(registration.event) if isinstance(registration, InlineHook) else registration.pattern
             self.stdout.write(
-                f"  {position}. {describe_handler(registration.handler)}  "
-                f"(pattern {registration.pattern!r}, {_options(registration)})"
+                f"  {position}. {_described(registration)}  (pattern {pattern!r}, {_options(registration)})"
             )
 
     # -- generators ------------------------------------------------------------------------------

@@ -21,20 +21,26 @@ at once (a change listener), before the next save, whose plan disconnects what i
 needed. A handler registered after a save gets the events of the next one; one registered
 while the queue still holds a save's events does not get those that had no handler when the
 model saved.
+
+An Observer's inline hooks (``@on("creating", inline=True)``) come with its claim: the binding
+keeps them by action (:attr:`ModelBinding.inline`), keeps connected the receivers they need, and
+its receivers run them (``_inline``) before they dispatch any event of the write. A model
+without inline hooks pays one attribute check per receiver call.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass, PatternRegistry
 from ..core.integration import Interceptors
-from . import _changes, _many_to_many  # pyright: ignore[reportPrivateUsage]
+from . import _changes, _inline, _many_to_many  # pyright: ignore[reportPrivateUsage]
+from ._inline import InlineHook
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
@@ -105,6 +111,10 @@ class ModelBinding:
         self.model = model
         self.names: Mapping[ModelAction, str] = {action: model_event_name(model, action) for action in ACTIONS}
         self.claims: dict[Hashable, tuple[EventDispatcher, bool]] = {}
+        self.inline: Mapping[str, tuple[InlineHook, ...]] = {}
+        """The inline hooks of the claimants, by action (only actions that have some), in the
+        order they run; empty (false) while none has any."""
+        self._hooks: dict[Hashable, tuple[InlineHook, ...]] = {}
         self.dispatchers: tuple[EventDispatcher, ...] = ()
         self.track_changes = False
         self.connected = False
@@ -121,14 +131,23 @@ class ModelBinding:
         ``pre_delete`` and ``post_delete`` unless no handler can receive its events."""
         return frozenset(self._receivers)
 
-    def claim(self, key: Hashable, dispatcher: EventDispatcher, track_changes: bool) -> None:
-        """Add (or replace) a claimant: the model dispatches to ``dispatcher`` while claimed."""
+    def claim(
+        self, key: Hashable, dispatcher: EventDispatcher, track_changes: bool, hooks: Iterable[InlineHook] = ()
+    ) -> None:
+        """Add (or replace) a claimant: the model dispatches to ``dispatcher`` while claimed, and
+        its receivers run the claimant's inline ``hooks``."""
         self.claims[key] = (dispatcher, track_changes)
+        hooks = tuple(hooks)
+        if hooks:
+            self._hooks[key] = hooks
+        else:
+            self._hooks.pop(key, None)
         self._refresh()
 
     def release(self, key: Hashable) -> None:
-        """Remove a claimant; the last one out disconnects the model's signals."""
+        """Remove a claimant (and its inline hooks); the last one out disconnects the model's signals."""
         if self.claims.pop(key, None) is not None:
+            self._hooks.pop(key, None)
             self._refresh()
 
     def _refresh(self) -> None:
@@ -143,6 +162,7 @@ class ModelBinding:
             new.registry.add_change_listener(self._handlers_changed)
             new.interceptors.add_change_listener(self._handlers_changed)
         self.dispatchers = tuple(dispatchers)
+        self.inline = _inline.by_action(hook for hooks in self._hooks.values() for hook in hooks)
         self._plan = None
         track = any(track for _, track in self.claims.values())
         model = self.model
@@ -165,6 +185,7 @@ class ModelBinding:
         elif not track and self.track_changes:
             _changes.untrack(model)
         self.track_changes = track
+        _inline.watch_writes(model, any(action in self.inline for action in ("creating", "updating", "saving")))
         _many_to_many.watch(self)
 
     def _connect(self, signal: str) -> None:
@@ -190,12 +211,14 @@ class ModelBinding:
                         self._connect(signal)
 
     def _trim(self, plan: Mapping[ModelAction, tuple[EventDispatcher, ...]]) -> None:
-        """Disconnect the receivers whose events no handler can receive (see ``_OPTIONAL``)."""
+        """Disconnect the receivers whose events no handler can receive and that run no inline
+        hook (see ``_OPTIONAL``)."""
         with self._receivers_lock:
             if not self.claims or not self._current(self._plan_versions):
                 return  # changed meanwhile: the next save decides
+            inline = self.inline
             for signal, actions in _OPTIONAL.items():
-                if any(plan[action] for action in actions):
+                if any(plan[action] or action in inline for action in actions):
                     self._connect(signal)
                 else:
                     self._disconnect(signal)
@@ -269,6 +292,8 @@ class ModelBinding:
             if self.track_changes:
                 _changes.record_changes(instance, update_fields)
             action = "updating"
+        if self.inline:  # first: a hook that raises leaves no event of this save dispatched
+            _inline.before_save(self.inline, self.names, action, instance, update_fields)
         if plan[action]:
             self._dispatch(action, plan[action], instance, using)
         if plan["saving"]:
@@ -284,6 +309,9 @@ class ModelBinding:
         update_fields: Collection[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        if self.inline:
+            self._post_save_inline(instance, created, raw, using, update_fields)
+            return
         if self.track_changes:
             _changes.saved(instance, created, update_fields)
         if raw:
@@ -295,13 +323,35 @@ class ModelBinding:
         if plan["saved"]:
             self._dispatch("saved", plan["saved"], instance, using)
 
+    def _post_save_inline(
+        self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
+    ) -> None:
+        """``_post_save`` of a model with inline hooks: the fields they added to ``update_fields``
+        count as written, and the after-save hooks run before the events are dispatched."""
+        update_fields = _inline.written_fields(instance, update_fields)
+        if self.track_changes:
+            _changes.saved(instance, created, update_fields)
+        if raw:
+            return
+        plan = self.targets()
+        action: ModelAction = "created" if created else "updated"
+        _inline.after_save(self.inline, self.names, action, instance)
+        if plan[action]:
+            self._dispatch(action, plan[action], instance, using)
+        if plan["saved"]:
+            self._dispatch("saved", plan["saved"], instance, using)
+
     def _pre_delete(self, sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any) -> None:
         targets = self.targets()["deleting"]
+        if self.inline:
+            _inline.run(self.inline.get("deleting"), self.names["deleting"], instance)
         if targets:
             self._dispatch("deleting", targets, instance, using)
 
     def _post_delete(self, sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any) -> None:
         targets = self.targets()["deleted"]
+        if self.inline:
+            _inline.run(self.inline.get("deleted"), self.names["deleted"], instance)
         if targets:
             self._dispatch("deleted", targets, instance, using)
 
@@ -322,8 +372,9 @@ _OPTIONAL: Mapping[str, tuple[ModelAction, ...]] = {
     "pre_delete": ("deleting",),
     "post_delete": ("deleted",),
 }
-"""The receivers that only dispatch, with their actions: each is disconnected while no handler
-(nor anything that watches every event) can receive one of its events. ``post_save`` stays, as it
+"""The receivers that only dispatch (and run inline hooks), with their actions: each is
+disconnected while no handler (nor anything that watches every event) can receive one of its
+events, and no inline hook is for one of its actions. ``post_save`` stays, as it
 also takes the change snapshots. A model with no delete receiver keeps Django's fast deletes
 (``QuerySet.delete()`` without fetching the rows), as an unobserved one does."""
 

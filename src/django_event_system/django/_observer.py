@@ -21,6 +21,7 @@ from ..core.integration import (
     HandlerWrapper,
     OnSpec,
     QueuedOptions,
+    add_handler_source,
     decorated_methods,
     is_muted,
     on_specs,
@@ -28,6 +29,7 @@ from ..core.integration import (
 )
 from ._changes import ModelChanges, get_changes
 from ._conditions import Condition, build_condition, watch_saves
+from ._inline import INLINE_ACTIONS, InlineHook
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._payloads import BulkCreated, BulkUpdated, M2MChanged, QuerysetUpdated
 from ._queued import check_queued_observer
@@ -79,6 +81,16 @@ class Observer(QueuedOptions, Generic[ModelT]):
 
     (``was``, ``is_now``, ``changes_to``, ``has_changed``: see ``django_event_system.on``; the
     field is checked against the model here, when the class is defined.)
+
+    ``inline=True`` makes a method run in the stack of the code that saves or deletes, before
+    the write (``creating``, ``updating``, ``saving``, ``deleting``: it may change the instance,
+    and what it assigns is saved, or refuse the write by raising ``WriteRefused``) or after it
+    (``created``, ``updated``, ``saved``, ``deleted``: in the caller's transaction), before any
+    handler of the event::
+
+        @on("creating", inline=True)
+        def fill_slug(self, event_name: str, article: Article) -> None:
+            article.slug = slugify(article.title)
 
     Class options:
 
@@ -157,7 +169,8 @@ class Observer(QueuedOptions, Generic[ModelT]):
         handlers = _handlers(cls, model, where)
         for handler in handlers:
             refuse_async_generator(getattr(cls, handler.method), f"{where}.{handler.method}")
-        check_queued_observer(cls, list(dict.fromkeys(handler.action for handler in handlers)))
+        # Inline hooks run in the saving code's stack, whatever the class's queued option says.
+        check_queued_observer(cls, list(dict.fromkeys(h.action for h in handlers if not h.inline)))
         _register(cls, model, handlers)
 
     # The actions. Positional-only, so that a subclass may name the parameters as it likes; each
@@ -248,6 +261,8 @@ class _Handler:
     condition: Condition | None
     key: str
     """The queued handler key: ``module:qualname.method``, numbered past a method's first ``@on``."""
+    inline: bool = False
+    """Whether it runs in the stack of the code that saves (``@on(..., inline=True)``)."""
 
 
 def _handlers(cls: type[Observer[Any]], model: type[Model], where: str) -> list[_Handler]:
@@ -292,6 +307,13 @@ def _decorated(cls: type[Observer[Any]], model: type[Model], where: str, name: s
         hint = f"did you mean {close[0]!r}?" if close else f"the actions are {', '.join(ACTIONS)}"
         raise ImproperlyConfigured(f"{described} names {target!r}, which is not a model action: {hint}")
     action: ModelAction = target
+    if spec.inline and action not in INLINE_ACTIONS:
+        kind = "a many-to-many change" if action.startswith("m2m") else "a bulk write"
+        raise ImproperlyConfigured(
+            f"{described}: an inline hook runs in the receivers of one instance's save or delete, and "
+            f"{action!r} is not one ({kind} goes through no such receiver); inline=True fits "
+            f"{', '.join(a for a in ACTIONS if a in INLINE_ACTIONS)}"
+        )
     if spec.queued is not None:
         raise ImproperlyConfigured(
             f"{described}: an Observer is queued as a whole; set queued = True (and its retry options) "
@@ -310,6 +332,8 @@ def _decorated(cls: type[Observer[Any]], model: type[Model], where: str, name: s
         )
     after_commit = cls.after_commit is True if spec.after_commit is None else spec.after_commit
     priority = cls.priority if spec.priority is None else spec.priority
+    if spec.inline:
+        return _Handler(name, action, priority, False, condition, key, inline=True)
     return _Handler(name, action, priority, after_commit and action in COMMIT_ACTIONS, condition, key)
 
 
@@ -395,6 +419,20 @@ def _same_module(first: str, second: str) -> bool:
 
 def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Handler]) -> None:
     key = (model, cls.__module__, cls.__qualname__)
+    instance = cls()
+    hooks = [
+        InlineHook(
+            instance,
+            h.method,
+            h.action,
+            model_event_name(model, h.action),
+            priority=h.priority,
+            condition=h.condition,
+            dispatcher=cls.dispatcher,
+        )
+        for h in handlers
+        if h.inline
+    ]
     with _lock:
         replaced = [
             other
@@ -423,10 +461,11 @@ def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Hand
                     model._meta.label,
                 )
         _observers[key] = cls
-        bind(model).claim(("observer", cls.__module__, cls.__qualname__), cls.dispatcher, cls.track_changes)
-    instance = cls()
+        bind(model).claim(("observer", cls.__module__, cls.__qualname__), cls.dispatcher, cls.track_changes, hooks)
     registrations: list[Registration] = []
     for handler in handlers:
+        if handler.inline:
+            continue
         action = handler.action
         queued: Queued | bool = cls.queued_options(failed=instance.failed, key=handler.key) or False
         call = _ObserverCall(instance, handler, queued=bool(queued))
@@ -446,7 +485,11 @@ def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Hand
         cls.__module__,
         cls.__qualname__,
         model._meta.label,
-        ", ".join(f"{h.method}({h.action})" if h.method != h.action else h.action for h in handlers) or "no action",
+        ", ".join(
+            (f"{h.method}({h.action})" if h.method != h.action else h.action) + (" inline" if h.inline else "")
+            for h in handlers
+        )
+        or "no action",
     )
 
 
@@ -469,3 +512,19 @@ def _call_of(registration: Registration) -> object:
 def observers() -> list[type[Observer[Any]]]:
     """Every registered Observer class, by model label, name and module."""
     return sorted(_observers.values(), key=lambda cls: (cls.observes._meta.label, cls.__qualname__, cls.__module__))  # pyright: ignore[reportGeneralTypeIssues]
+
+
+def _inline_hooks(dispatcher: object, name: str) -> list[HandlerWrapper]:
+    """The inline hooks of the Observers on ``dispatcher`` for the event ``name`` (for ``assert_listening``)."""
+    with _lock:
+        models = {model for model, _, _ in _observers}
+    return [
+        hook
+        for model in models
+        for hooks in bind(model).inline.values()
+        for hook in hooks
+        if hook.dispatcher is dispatcher and hook.event == name
+    ]
+
+
+add_handler_source(_inline_hooks)

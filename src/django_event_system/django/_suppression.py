@@ -5,6 +5,10 @@ action (a str that names a model action, ``"created"``: never taken as a pattern
 that action's events for every model; both keep the event from being dispatched at all. An
 Observer class mutes that Observer's methods alone (and its subclasses'): the model still
 dispatches, and its other handlers run.
+
+An Observer's inline hooks, which run in the saving code's stack, follow their event: the
+model, the action or the Observer keeps them from running too (``_inline`` asks
+``is_quiet`` there, where the scope is open).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Model-observer events (``events::db::...``) keep running under :func:`fake` and
 :func:`fake_except` unless a target names them: faking "every event" should not silently switch
 off the observers that keep the data consistent, which is what a test usually means.
+
+An Observer's inline hooks (``@on("creating", inline=True)``), which run in the saving code's
+stack, follow their event: a fake that keeps the event from its listeners (one that names it,
+``muted()``) keeps it from the hooks too.
 """
 
 from __future__ import annotations
@@ -96,6 +100,9 @@ def fake_except(*targets: EventTarget, dispatcher: EventBus | None = None) -> Ge
 @contextlib.contextmanager
 def muted(*, dispatcher: EventBus | None = None) -> Generator[EventRecorder, None, None]:
     """Deliver nothing dispatched inside the block, model-observer events included; record all.
+
+    Observers' inline hooks do not run in the block either: a model's fields that they fill are
+    left as they are.
 
     Events queued before the block are not affected.
 

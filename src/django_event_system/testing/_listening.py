@@ -7,7 +7,7 @@ from types import MethodType
 from typing import cast
 
 from ..core import Dispatcher, Event, EventBus, EventDispatcher, QueuedHandler, Registration, describe_handler
-from ..core.integration import HandlerWrapper, handler_target
+from ..core.integration import HandlerWrapper, handler_target, handlers_outside
 
 __all__ = ["assert_listening"]
 
@@ -30,8 +30,8 @@ def _owner_method(handler: object) -> tuple[type, str] | None:
     return None
 
 
-def _is(registration: Registration, wanted: object) -> bool:
-    handler = _unwrapped(registration)
+def _is(registration: Registration | HandlerWrapper, wanted: object) -> bool:
+    handler = registration if isinstance(registration, HandlerWrapper) else _unwrapped(registration)
     if isinstance(wanted, MethodType):
         wanted = wanted.__func__
     found = _owner_method(handler)
@@ -49,8 +49,8 @@ def assert_listening(target: str | type[Event], handler: object, *, dispatcher: 
 
     ``handler`` is a function (registered with ``RegisterHandler`` or ``listen``), an
     EventListener class, or a method of an EventSubscriber or an Observer (``Billing.charge``,
-    ``ItemObserver.updated``). The name is resolved as a dispatch would resolve it: a pattern that
-    matches it counts. ::
+    ``ItemObserver.updated``, an inline hook too). The name is resolved as a dispatch would
+    resolve it: a pattern that matches it counts. ::
 
         assert_listening(OrderPlaced, Billing.charge)
         assert_listening("events::db::shop::models::Order::updated", OrderObserver.shipped)
@@ -71,13 +71,19 @@ def assert_listening(target: str | type[Event], handler: object, *, dispatcher: 
     else:
         raise TypeError(f"assert_listening() takes an event name or an Event class, not {target!r}")
     registrations = bus.registry.registrations_for(name)
-    if any(_is(registration, handler) for registration in registrations):
+    outside = handlers_outside(bus, name)  # an Observer's inline hooks
+    candidates: list[Registration | HandlerWrapper] = [*outside, *registrations]
+    if any(_is(candidate, handler) for candidate in candidates):
         return
     wanted = handler.__func__ if isinstance(handler, MethodType) else handler
     what = getattr(wanted, "__qualname__", None) or repr(wanted)
-    if registrations:
+    if registrations or outside:
         listed = "\n".join(
-            f"  - {describe_handler(r.handler)} (pattern {r.pattern!r}, priority {r.priority})" for r in registrations
+            [f"  - {describe_handler(h)} (inline)" for h in outside]
+            + [
+                f"  - {describe_handler(r.handler)} (pattern {r.pattern!r}, priority {r.priority})"
+                for r in registrations
+            ]
         )
         raise AssertionError(f"{what} is not registered for {shown}; registered for it:\n{listed}")
     raise AssertionError(f"{what} is not registered for {shown}; nothing is registered for it")

@@ -40,6 +40,18 @@ class Example(models.Model):
         return self.name
 
 
+class Post(models.Model):
+    """A model whose fields inline hooks fill: a slug, a timestamp."""
+
+    title = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=20, default="draft")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class ProxyExample(Example):
     """A proxy of Example: same table, its own class."""
 
