@@ -13,6 +13,7 @@ from ._bridge import in_bridge_thread
 from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
+from ._event import watch_event_classes
 from ._handlers import HandlerWrapper, handler_target, holds_for_commit, refuse_async_generator
 from ._interception import Interception, Interceptor, Interceptors, Stage
 from ._local_queue import DEFAULT_POOL_SIZE, add_greenlet_exit_hook
@@ -93,4 +94,5 @@ __all__ = [
     "set_delivery_guard",
     "set_outbox",
     "suggest_name",
+    "watch_event_classes",
 ]

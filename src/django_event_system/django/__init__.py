@@ -7,6 +7,7 @@ settings; defining an Observer needs the app registry to be ready (as any model 
 from __future__ import annotations
 
 from ._apps import DjangoEventSystemConfig, autodiscover
+from ._broadcast import MESSAGE_TYPE, Broadcast, BroadcastObserver, observe_broadcasts
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand
 from ._managers import EventManager, EventManagerMixin, EventQuerySet
@@ -17,6 +18,9 @@ from ._settings import conf
 from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEvent
 
 __all__ = [
+    "MESSAGE_TYPE",
+    "Broadcast",
+    "BroadcastObserver",
     "BulkCreated",
     "BulkUpdated",
     "DjangoEventSystemConfig",
@@ -38,4 +42,5 @@ __all__ = [
     "conf",
     "get_changes",
     "model_event_name",
+    "observe_broadcasts",
 ]

@@ -8,14 +8,15 @@ import logging
 import re
 import threading
 import typing
-from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 
 from ..core import Dispatcher, EventDispatcher, Registration
 from ..core.integration import HandlerWrapper, QueuedOptions, refuse_async_generator
+from ._broadcast import register_observer_broadcasts
 from ._changes import ModelChanges, get_changes
 from ._models import ACTIONS, ModelAction, bind, check_model, model_event_name
 from ._payloads import BulkCreated, BulkUpdated, M2MChanged, QuerysetUpdated
@@ -193,6 +194,26 @@ class Observer(QueuedOptions, Generic[ModelT]):
     def failed(self, event_name: str, exc: Exception) -> None:
         """Called in the worker when a queued Observer's last try failed; does nothing by default."""
 
+    def broadcast_on(self, action: Literal["created", "updated", "deleted"], instance: ModelT, /) -> Iterable[str]:
+        """The channel-layer groups that the model's ``created``, ``updated`` and ``deleted``
+        events are broadcast to, once the transaction commits (never after a rollback). Empty by
+        default: nothing is broadcast. Called in a delivery greenlet after the commit; on
+        ``deleted``, Django has already set the instance's primary key to ``None``.
+
+        .. versionadded:: 2.0
+        """
+        return ()
+
+    def broadcast_payload(
+        self, action: Literal["created", "updated", "deleted"], instance: ModelT, /
+    ) -> Mapping[str, object] | None:
+        """What the broadcast of ``action`` carries, a dict of JSON values; ``None`` (the
+        default): the instance's concrete fields through the JSON codec of queued handlers.
+
+        .. versionadded:: 2.0
+        """
+        return None
+
     def changes(self, instance: ModelT) -> ModelChanges[ModelT]:
         """What the latest save of ``instance`` changed (see :func:`get_changes`)."""
         return get_changes(instance)
@@ -299,6 +320,8 @@ def _register(cls: type[Observer[Any]], model: type[Model]) -> None:
                 pattern, call, priority=cls.priority, queued=queued, after_commit=call.after_commit
             )
         )
+    if getattr(cls, "broadcast_on") is not getattr(Observer, "broadcast_on"):  # noqa: B009 - typed Any on purpose
+        registrations.extend(register_observer_broadcasts(instance, cls.dispatcher, cls.events, cls.priority))
     cls.registrations = tuple(registrations)
     logger.debug(
         "observer %s.%s registered for %s: %s",
