@@ -18,7 +18,6 @@ from ._settings import conf
 from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEvent
 
 __all__ = [
-    "MESSAGE_TYPE",
     "Broadcast",
     "BroadcastObserver",
     "BulkCreated",
@@ -31,6 +30,7 @@ __all__ = [
     "FieldChange",
     "HookResult",
     "M2MChanged",
+    "MESSAGE_TYPE",
     "ModelAction",
     "ModelChanges",
     "Observer",
