@@ -112,7 +112,7 @@ def live(env: dict[str, str], port: str) -> None:
     manage(env, "migrate", "--verbosity", "0")
     process = subprocess.Popen([sys.executable, "live.py", port], cwd=HERE, env=env)
     print(f"django-event-system demo, live: open http://127.0.0.1:{port}/live/ and place or ship orders there,")
-    print(f"or: curl -X POST -d '{{\"item\": \"pen\", \"quantity\": 3}}' http://127.0.0.1:{port}/orders/")
+    print(f'or: curl -X POST -d \'{{"item": "pen", "quantity": 3}}\' http://127.0.0.1:{port}/orders/')
     print(f"    curl -X POST http://127.0.0.1:{port}/orders/1/ship/        (Ctrl-C stops the server)")
     try:
         process.wait()

@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'django_event_system.channels needs Django Channels: pip install "django-event-system[channels]"'
     ) from exc
 
-from .django import MESSAGE_TYPE
+from .django import Broadcast
 
 __all__ = ["ERROR_CODES", "EventConsumer", "InProcessChannelLayer"]
 
@@ -184,7 +184,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def event_message(self, message: dict[str, Any]) -> None:
         """A broadcast (a channel-layer message of type ``event.message``): send it to the client."""
         group = message.get("group")
-        if message.get("type") == MESSAGE_TYPE and group in self.subscriptions:
+        if message.get("type") == Broadcast.message_type and group in self.subscriptions:
             await self.send_json({"event": message.get("event"), "group": group, "payload": message.get("payload")})
 
     async def disconnect(self, code: int) -> None:

@@ -7,7 +7,7 @@ settings; defining an Observer needs the app registry to be ready (as any model 
 from __future__ import annotations
 
 from ._apps import DjangoEventSystemConfig, autodiscover
-from ._broadcast import MESSAGE_TYPE, Broadcast, BroadcastObserver, observe_broadcasts
+from ._broadcast import Broadcast, BroadcastObserver, observe_broadcasts
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand
 from ._managers import EventManager, EventManagerMixin, EventQuerySet
@@ -30,7 +30,6 @@ __all__ = [
     "FieldChange",
     "HookResult",
     "M2MChanged",
-    "MESSAGE_TYPE",
     "ModelAction",
     "ModelChanges",
     "Observer",

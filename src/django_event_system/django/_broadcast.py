@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
@@ -70,6 +70,10 @@ class Broadcast:
     """The event's name (an Event class's ``Name``, or ``events::db::...::created`` for an Observer)."""
     payload: Mapping[str, JSON]
     """What the message carries, JSON values."""
+
+    message_type: ClassVar[str] = MESSAGE_TYPE
+    """The ``type`` of the channel-layer message, ``"event.message"``: Channels calls a consumer's
+    ``event_message`` method for it."""
 
     def message(self) -> dict[str, Any]:
         """The channel-layer message: ``{"type": "event.message", "event", "group", "payload"}``."""
