@@ -30,10 +30,10 @@ from typing import Any, ClassVar, cast
 try:
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
     from channels.layers import BaseChannelLayer, InMemoryChannelLayer
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Channels
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess without Channels
     raise ImportError(
         'django_event_system.channels needs Django Channels: pip install "django-event-system[channels]"'
-    ) from exc
+    ) from _missing
 
 from .django import Broadcast
 

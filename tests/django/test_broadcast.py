@@ -31,8 +31,14 @@ class RollBackError(Exception):
 IN_PROCESS = {"default": {"BACKEND": "django_event_system.channels.InProcessChannelLayer"}}
 
 
+# Its own dispatcher: a broadcasting class gives its dispatcher a commit gate for as long as it lives, and
+# this module's classes live as long as the test run; the global Dispatcher must stay without one.
+BROADCASTING = EventDispatcher()
+
+
 class OrderShipped(Event):
     Name = "tests::broadcast::order_shipped"
+    dispatcher = BROADCASTING
 
     order_id: int
     total: Decimal

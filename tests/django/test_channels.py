@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,7 +19,7 @@ from channels.layers import channel_layers, get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from django.test import override_settings
 
-from django_event_system import Dispatcher, Event
+from django_event_system import Event, EventDispatcher
 from django_event_system.channels import ERROR_CODES, EventConsumer
 from tests.scripts import run_script
 
@@ -34,8 +36,12 @@ class CustomerConsumer(EventConsumer):
         return user is not None and group.startswith(f"customers.{user}")
 
 
+BROADCASTING = EventDispatcher()  # not the global Dispatcher, which must stay without a commit gate
+
+
 class InvoicePaid(Event):
     Name = "tests::channels::invoice_paid"
+    dispatcher = BROADCASTING
 
     customer: str
     amount: Decimal
@@ -231,7 +237,7 @@ def redis_layers() -> dict[str, Any]:
 
 def sync_view(customer: str, amount: Decimal) -> None:
     InvoicePaid.Dispatch(customer=customer, amount=amount)
-    Dispatcher.ClearQueue(timeout=10)
+    BROADCASTING.ClearQueue(timeout=10)
 
 
 async def flush_redis() -> None:
@@ -303,7 +309,7 @@ import django
 from django.conf import settings
 
 import django_event_system
-from django_event_system import Dispatcher, Event
+from django_event_system import Event, EventDispatcher
 
 settings.configure(
     INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_event_system"],
@@ -356,3 +362,22 @@ def test_sending_without_channels_says_how_to_get_it(tmp_path: Path) -> None:
         "Ping.broadcast_on() declares groups to broadcast to, and broadcasting needs Django Channels: "
         'pip install "django-event-system[channels]"'
     )
+
+
+def test_the_contracts_keep_channels_out_of_the_core(tmp_path: Path) -> None:
+    """A core module importing Channels breaks the core's contract; the adapter importing the consumer
+    breaks the layers."""
+    from tests.test_architecture import PACKAGE, ROOT, lint_imports
+
+    copy = tmp_path / "src" / "django_event_system"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (copy / "core" / "_names.py").open("a") as names:
+        names.write("\nimport channels.layers  # a core module importing Channels\n")
+    with (copy / "django" / "_settings.py").open("a") as adapter:
+        adapter.write("\nfrom .. import channels  # the adapter reaching up to the consumer\n")
+    result = lint_imports(tmp_path, tmp_path / "src")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "2 kept, 2 broken" in result.stdout
+    assert re.search(r"django_event_system\.core\._names -> channels\b", result.stdout)
+    assert re.search(r"django_event_system\.django\._settings -> django_event_system\.channels\b", result.stdout)
