@@ -5,6 +5,11 @@ fresh SQLite database, starts ``serve.py`` in a subprocess on a free loopback po
 requests with a plain Python client, and prints, step by step, what the client gets and what the
 server's handlers do, each line stamped with the time since the request started. Then it shows
 ``manage.py events list`` and stops the server.
+
+``run_demo.py live [PORT]`` (``scripts/demo live``) serves the same shop over ASGI instead
+(``live.py``, uvicorn) on http://127.0.0.1:8000 (or PORT) until Ctrl-C: open ``/live/``, the live
+orders page, and place and ship orders there (or with ``curl``); each appears and changes as it
+happens, broadcast over the websocket once its transaction commits.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,6 +107,20 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def live(env: dict[str, str], port: str) -> None:
+    """Serve the live orders page until Ctrl-C."""
+    manage(env, "migrate", "--verbosity", "0")
+    process = subprocess.Popen([sys.executable, "live.py", port], cwd=HERE, env=env)
+    print(f"django-event-system demo, live: open http://127.0.0.1:{port}/live/ and place or ship orders there,")
+    print(f'or: curl -X POST -d \'{{"item": "pen", "quantity": 3}}\' http://127.0.0.1:{port}/orders/')
+    print(f"    curl -X POST http://127.0.0.1:{port}/orders/1/ship/        (Ctrl-C stops the server)")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
 def main() -> None:
     workdir = tempfile.mkdtemp(prefix="django-event-system-demo-")
     env = {
@@ -109,6 +129,12 @@ def main() -> None:
         "DEMO_DATABASE": str(Path(workdir) / "demo.sqlite3"),
         "PYTHONUNBUFFERED": "1",
     }
+    if sys.argv[1:2] == ["live"]:
+        try:
+            live(env, sys.argv[2] if len(sys.argv) > 2 else "8000")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     print("django-event-system demo: a Django shop (examples/demo_project) on SQLite,")
     print("served by gevent's WSGI server with monkey-patching. 'client' lines are the requests")
     print("and their answers; 'server' lines are what the event handlers print. Times count from")
@@ -150,6 +176,8 @@ def main() -> None:
     heading("   manage.py events match shop::order::placed")
     for line in manage(env, "events", "match", "shop::order::placed").splitlines():
         note(line)
+    heading("9. The same shop live in a browser: scripts/demo live, then open http://127.0.0.1:8000/live/")
+    note("each order appears there as it is placed and shipped, broadcast over a websocket after its commit")
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -32,8 +32,12 @@ def test_demo_runs_and_prints_what_happens_in_order() -> None:
     assert index("[audit]     events::db::shop::models::Order::created: order #1 (2 x book)") > answered
     assert index("[ledger]    order #1 (2 x book) committed, total 25.00 EUR") > answered
     assert index("[observer]  order #1 (2 x book) updated: status 'placed' -> 'shipped'") > answered
-    assert index(" s  stopped") < index("Handlers (6), by pattern:")
-    assert index("shop.observers:OrderLedger.saved  priority=0  after_commit") > index("Handlers (6)")
+    assert index(" s  stopped") < index("Handlers (9), by pattern:")
+    assert index("shop.observers:OrderLedger.saved  priority=0  after_commit") > index("Handlers (9)")
+    assert index("shop.observers:LiveOrders.broadcast_on  priority=0  after_commit") > index("Handlers (9)")
     assert index("django.contrib.auth.signals.user_logged_in -> shop::events::CustomerLoggedIn") > 0
-    assert lines[-1].strip() == "1. shop.listeners:SendConfirmation.handle  (pattern 'shop::order::placed', priority=0)"
+    assert lines[-4].strip() == "1. shop.listeners:SendConfirmation.handle  (pattern 'shop::order::placed', priority=0)"
+    assert lines[-1].strip() == (
+        "each order appears there as it is placed and shipped, broadcast over a websocket after its commit"
+    )
     assert "Traceback" not in result.stdout + result.stderr

@@ -24,6 +24,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 ROOT_URLCONF = "demo.urls"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -31,6 +32,10 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+# Broadcasts to the live orders page: one server process, so the in-process layer will do; with
+# several, use channels_redis.core.RedisChannelLayer.
+CHANNEL_LAYERS = {"default": {"BACKEND": "django_event_system.channels.InProcessChannelLayer"}}
 
 DJANGO_EVENT_SYSTEM = {
     "POOL_SIZE": 50,  # at most 50 events handled at once per thread

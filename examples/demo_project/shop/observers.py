@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django_event_system import Observer
 
 from .console import say
@@ -31,3 +33,22 @@ class OrderLedger(Observer[Order]):
 
     def saved(self, event_name: str, order: Order) -> None:
         say("ledger", f"{order} committed, total {order.total} EUR")
+
+
+class LiveOrders(Observer[Order]):
+    """Broadcasts each order to the ``orders`` group when it is placed and when it changes, once the
+    transaction commits: the live orders page (``/live/``) shows them as they happen."""
+
+    observes = Order
+
+    def broadcast_on(self, action: str, order: Order, /) -> list[str]:
+        return ["orders"] if action in ("created", "updated") else []
+
+    def broadcast_payload(self, action: str, order: Order, /) -> Mapping[str, object]:
+        return {
+            "order": order.pk,
+            "item": order.item,
+            "quantity": order.quantity,
+            "status": order.status,
+            "total": str(order.total),
+        }

@@ -7,6 +7,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("live/", views.live_orders),
     path("login/", views.log_in),
     path("orders/", views.place_order),
     path("orders/<int:order_id>/", views.order_detail),

@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.contrib.auth import login
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 from .events import OrderPlaced
 from .models import Order
@@ -58,3 +59,9 @@ def ship_order(request: HttpRequest, order_id: int) -> JsonResponse:
     order.status = "shipped"
     order.save()
     return JsonResponse(_order_json(order))
+
+
+def live_orders(request: HttpRequest) -> HttpResponse:
+    """The live orders page: the orders so far, then each one as it is placed and shipped, over the
+    websocket (``/ws/events/``, served by ``live.py``)."""
+    return render(request, "shop/live.html", {"orders": Order.objects.order_by("pk")})

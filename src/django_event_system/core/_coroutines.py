@@ -44,6 +44,15 @@ _get_ident: Callable[[], int] = gevent.monkey.get_original("_thread", "get_ident
 _ThreadLocal: type[Any] = gevent.monkey.get_original("_thread", "_local")
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The runner's loop. In a process that gevent has patched, it waits with the OS's selector:
+    gevent's would wait on the runner thread's own hub, which nothing runs, and fail (LoopExit)."""
+    if gevent.monkey.is_module_patched("select") or gevent.monkey.is_module_patched("selectors"):
+        selector: Any = gevent.monkey.get_original("selectors", "DefaultSelector")
+        return asyncio.SelectorEventLoop(selector())
+    return asyncio.new_event_loop()
+
+
 class CoroutineHome:
     """Where a running coroutine handler belongs: the thread and the delivery greenlet that await it."""
 
@@ -68,7 +77,7 @@ class _Runner:
     """
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self._inbox: collections.deque[tuple[Coroutine[Any, Any, Any], contextvars.Context, _Awaiting]] = (
             collections.deque()
         )

@@ -12,7 +12,7 @@ import datetime
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec, Self, TypeIs, dataclass_transform
@@ -253,6 +253,34 @@ class Event(metaclass=EventMeta):
         )
 
     add_listener = AddListener
+
+    def broadcast_on(self) -> Iterable[str]:
+        """The channel-layer groups this event is broadcast to, once its transaction commits.
+
+        Empty by default: the event is not broadcast. Override it to broadcast the class's events
+        over Django Channels (``pip install "django-event-system[channels]"``)::
+
+            def broadcast_on(self) -> list[str]:
+                return [f"orders.{self.order_id}"]
+
+        Each group receives ``{"type": "event.message", "event": name, "group": group, "payload":
+        ...}`` after the commit, never after a rollback (see the README, *Broadcasting to
+        browsers*).
+
+        .. versionadded:: 2.0
+        """
+        return ()
+
+    def broadcast_payload(self) -> Mapping[str, object] | None:
+        """What a broadcast of this event carries: a dict of JSON values.
+
+        ``None`` (the default): the event's fields, each through the JSON codec of queued
+        handlers (a ``Decimal`` arrives as ``{"$decimal": "9.90"}``). Called when the broadcast
+        goes out, after the commit.
+
+        .. versionadded:: 2.0
+        """
+        return None
 
     def stop_propagation(self) -> None:
         """Keep the handlers that come after the current one from receiving this event."""

@@ -13,6 +13,7 @@ from ._bridge import in_bridge_thread
 from ._cascade import DEFAULT_MAX_DEPTH
 from ._commit import CommitHook, HoldState, PendingCommit, current_hold, dispatch_after_commit, set_commit_hook
 from ._draining import drain_for_worker
+from ._event import watch_event_classes
 from ._handlers import (
     HandlerWrapper,
     add_handler_source,
@@ -120,4 +121,5 @@ __all__ = [
     "subscribers",
     "suggest_name",
     "swallowed",
+    "watch_event_classes",
 ]

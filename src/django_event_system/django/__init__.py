@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _suppression  # noqa: F401  # pyright: ignore[reportUnusedImport] - importing it adds the targets of without_events
 from ._apps import DjangoEventSystemConfig, autodiscover
+from ._broadcast import Broadcast, BroadcastObserver, observe_broadcasts
 from ._changes import FieldChange, ModelChanges, get_changes
 from ._command import EventsCommand
 from ._inline import WriteRefused
@@ -19,6 +20,8 @@ from ._settings import conf
 from ._signals import HookResult, RegisterSignalsFor, SignalMapping, SignalToEvent
 
 __all__ = [
+    "Broadcast",
+    "BroadcastObserver",
     "BulkCreated",
     "BulkUpdated",
     "DjangoEventSystemConfig",
@@ -41,4 +44,5 @@ __all__ = [
     "conf",
     "get_changes",
     "model_event_name",
+    "observe_broadcasts",
 ]

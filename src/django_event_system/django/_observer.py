@@ -10,8 +10,8 @@ import re
 import sys
 import threading
 import typing
-from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
@@ -27,6 +27,7 @@ from ..core.integration import (
     on_specs,
     refuse_async_generator,
 )
+from ._broadcast import register_observer_broadcasts
 from ._changes import ModelChanges, get_changes
 from ._conditions import Condition, build_condition, watch_saves
 from ._inline import INLINE_ACTIONS, InlineHook
@@ -229,6 +230,26 @@ class Observer(QueuedOptions, Generic[ModelT]):
 
     def failed(self, event_name: str, exc: Exception) -> None:
         """Called in the worker when a queued Observer's last try failed; does nothing by default."""
+
+    def broadcast_on(self, action: Literal["created", "updated", "deleted"], instance: ModelT, /) -> Iterable[str]:
+        """The channel-layer groups that the model's ``created``, ``updated`` and ``deleted``
+        events are broadcast to, once the transaction commits (never after a rollback). Empty by
+        default: nothing is broadcast. Called in a delivery greenlet after the commit; on
+        ``deleted``, Django has already set the instance's primary key to ``None``.
+
+        .. versionadded:: 2.0
+        """
+        return ()
+
+    def broadcast_payload(
+        self, action: Literal["created", "updated", "deleted"], instance: ModelT, /
+    ) -> Mapping[str, object] | None:
+        """What the broadcast of ``action`` carries, a dict of JSON values; ``None`` (the
+        default): the instance's concrete fields through the JSON codec of queued handlers.
+
+        .. versionadded:: 2.0
+        """
+        return None
 
     def changes(self, instance: ModelT) -> ModelChanges[ModelT]:
         """What the latest save of ``instance`` changed (see :func:`get_changes`)."""
@@ -478,6 +499,8 @@ def _register(cls: type[Observer[Any]], model: type[Model], handlers: list[_Hand
                 after_commit=handler.after_commit,
             )
         )
+    if getattr(cls, "broadcast_on") is not getattr(Observer, "broadcast_on"):  # noqa: B009 - typed Any on purpose
+        registrations.extend(register_observer_broadcasts(instance, cls.dispatcher, cls.events, cls.priority))
     cls.registrations = tuple(registrations)
     _watch_saves(model)
     logger.debug(

@@ -20,6 +20,14 @@ Fixtures:
             [message] = queued_messages.messages
             queued_messages.run()   # through the worker's code path, in this process
 
+``broadcasts``
+    A :class:`~django_event_system.testing.BroadcastRecorder` that records what is broadcast to
+    channel-layer groups during the test, instead of sending it::
+
+        def test_live_orders(broadcasts: BroadcastRecorder) -> None:
+            checkout(cart)
+            broadcasts.assert_broadcast("orders.7", OrderPlaced)
+
 Importing this module touches no Django settings, so the plugin loads in any pytest run.
 """
 
@@ -29,10 +37,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from ._broadcast import BroadcastRecorder, record_broadcasts
 from ._recorder import EventRecorder, record_events
 from ._transport import FakeTransport, fake_transport
 
-__all__ = ["dispatched_events", "queued_messages"]
+__all__ = ["broadcasts", "dispatched_events", "queued_messages"]
 
 
 @pytest.fixture
@@ -47,3 +56,10 @@ def queued_messages() -> Iterator[FakeTransport]:
     """Keep the messages that queued handlers send during the test, off the configured transport."""
     with fake_transport() as transport:
         yield transport
+
+
+@pytest.fixture
+def broadcasts() -> Iterator[BroadcastRecorder]:
+    """Record what is broadcast to channel-layer groups while the test runs, instead of sending it."""
+    with record_broadcasts() as recorder:
+        yield recorder
