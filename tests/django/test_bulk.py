@@ -31,18 +31,11 @@ from django_event_system.django._checks import check_observers
 from django_event_system.django._payloads import WritePayloadCodec
 from django_event_system.testing import fake_transport, record_events
 
+from .databases import DATABASES
 from .testapp.models import BulkItem, Example, Place, Shelf
 
 BULK_ITEM = "events::db::tests::django::testapp::models::BulkItem"
 
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 Calls = list[tuple[str, str, Any]]
 

@@ -15,16 +15,8 @@ from django_event_system import Dispatcher, Event, Observer, on
 from django_event_system.core import EventDispatcher, InMemoryTransport, using_transport
 from django_event_system.testing import assert_listening
 
+from .databases import DATABASES
 from .testapp.models import Example
-
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 EXAMPLE = "events::db::tests::django::testapp::models::Example"
 

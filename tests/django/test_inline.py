@@ -35,18 +35,11 @@ from django_event_system import (
 from django_event_system.django import _inline, _models
 from django_event_system.testing import assert_listening, fake, fake_transport, muted, record_events
 
+from .databases import DATABASES
 from .testapp.models import BulkItem, Example, Post
 
 POST = "events::db::tests::django::testapp::models::Post"
 
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 STAMP = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
 

@@ -19,19 +19,12 @@ from django_event_system.core import Outcome
 from django_event_system.django._many_to_many import watched_through_models
 from django_event_system.testing import fake_transport
 
+from .databases import DATABASES
 from .testapp.models import Article, Assignment, Editor, Tag
 
 ARTICLE = "events::db::tests::django::testapp::models::Article"
 TAG = "events::db::tests::django::testapp::models::Tag"
 
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 Calls = list[tuple[str, str, M2MChanged[Any]]]
 

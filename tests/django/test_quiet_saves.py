@@ -15,16 +15,8 @@ from django.test import override_settings
 from django_event_system import Dispatcher, Observer, on, without_events
 from django_event_system.testing import assert_listening, record_events
 
+from .databases import DATABASES
 from .testapp.models import Example, Place
-
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 EXAMPLE = "events::db::tests::django::testapp::models::Example"
 

@@ -15,18 +15,10 @@ from django_event_system import Dispatcher, Event, EventListener, HandlerErrors,
 from django_event_system.core import EventDispatcher, InMemoryTransport, using_transport
 from django_event_system.testing import fake, record_events
 
+from .databases import DATABASES
 from .testapp.models import Example
 
 EXAMPLE = "events::db::tests::django::testapp::models::Example"
-
-DATABASES = [
-    pytest.param("default", marks=pytest.mark.django_db(transaction=True), id="sqlite"),
-    pytest.param(
-        "postgres",
-        marks=[pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "postgres"])],
-        id="postgres",
-    ),
-]
 
 
 def holding_on(alias: str) -> override_settings:

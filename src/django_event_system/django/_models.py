@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import typing
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import Any, Literal
 
@@ -65,22 +66,8 @@ ModelAction = Literal[
 ]
 """An action on a model: the last part of a model event's name."""
 
-ACTIONS: tuple[ModelAction, ...] = (
-    "creating",
-    "created",
-    "updating",
-    "updated",
-    "saving",
-    "saved",
-    "deleting",
-    "deleted",
-    "bulk_created",
-    "bulk_updated",
-    "queryset_updated",
-    "m2m_added",
-    "m2m_removed",
-    "m2m_cleared",
-)
+ACTIONS: tuple[ModelAction, ...] = typing.get_args(ModelAction)
+"""Every model action, in the order of :data:`ModelAction`."""
 
 
 def model_event_name(model: type[Model], action: ModelAction) -> str:
