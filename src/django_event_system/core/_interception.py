@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._listeners import ChangeListeners
+
 if TYPE_CHECKING:
     from ._event import Event
 
@@ -73,7 +75,7 @@ class Interceptors:
         self._observed = False
         self.version: int = 0
         """Bumped by every change to the chain; what was computed at an older version may be stale."""
-        self._change_listeners: tuple[Callable[[], None], ...] = ()
+        self._change_listeners = ChangeListeners()
 
     def add(self, interceptor: Interceptor, stage: Stage = Stage.OBSERVE) -> Interception:
         """Run ``interceptor`` at ``stage``, after those already there; returns its handle."""
@@ -93,17 +95,14 @@ class Interceptors:
     def add_change_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each change to the chain, outside its lock (see
         ``PatternRegistry.add_change_listener``)."""
-        with self._lock:
-            self._change_listeners = (*self._change_listeners, listener)
+        self._change_listeners.add(listener)
 
     def remove_change_listener(self, listener: Callable[[], None]) -> None:
         """Stop calling ``listener`` (compared by equality)."""
-        with self._lock:
-            self._change_listeners = tuple(each for each in self._change_listeners if each != listener)
+        self._change_listeners.remove(listener)
 
     def _notify(self) -> None:
-        for listener in self._change_listeners:
-            listener()
+        self._change_listeners.notify()
 
     def after(self, interceptor: Interceptor) -> tuple[Interceptor, ...]:
         """The interceptors that run after ``interceptor`` (all of them if it is not there)."""

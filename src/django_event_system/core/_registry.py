@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidHandlerError, InvalidPatternError
 from ._handlers import Handler, HandlerWrapper, describe_handler, refuse_async_generator
+from ._listeners import ChangeListeners
 from ._validation import is_int
 
 if TYPE_CHECKING:  # the same parser, under the name that the stubs know
@@ -331,7 +332,7 @@ class PatternRegistry:
         """Bumped by every change to the registrations; what was computed at an older version
         may be stale."""
         self._after_commit: tuple[Registration, ...] = ()
-        self._change_listeners: tuple[Callable[[], None], ...] = ()
+        self._change_listeners = ChangeListeners()
         self.after_commit_removed: Callable[[], None] | None = None
         """Called after after-commit registrations went away (cancelled, cleared, not restored)."""
 
@@ -402,17 +403,14 @@ class PatternRegistry:
         For code that keeps something computed from the registrations and must not wait for the
         next :attr:`version` check to update it (the Django adapter reconnects a model's signals).
         """
-        with self._lock:
-            self._change_listeners = (*self._change_listeners, listener)
+        self._change_listeners.add(listener)
 
     def remove_change_listener(self, listener: Callable[[], None]) -> None:
         """Stop calling ``listener`` (compared by equality, so a bound method can be passed again)."""
-        with self._lock:
-            self._change_listeners = tuple(each for each in self._change_listeners if each != listener)
+        self._change_listeners.remove(listener)
 
     def _notify(self) -> None:
-        for listener in self._change_listeners:
-            listener()
+        self._change_listeners.notify()
 
     def _add(self, entry: _Entry) -> None:
         """Put ``entry`` in the entries and the index (under the lock)."""
