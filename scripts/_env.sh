@@ -37,6 +37,8 @@ ensure_venv() {
     rm -rf "$dir"
     "$python" -m venv "$dir"
     "$dir/bin/python" -m pip install --quiet --upgrade pip
-    "$dir/bin/python" -m pip install --quiet -e "$ROOT[dev]" "$django_spec" "$@"
+    # The package, editable, with the dev dependency group (pyproject.toml: the suite, the docs
+    # and release tools); pip 25.1 or later reads dependency groups.
+    "$dir/bin/python" -m pip install --quiet -e "$ROOT" --group "$ROOT/pyproject.toml:dev" "$django_spec" "$@"
     echo "$want" >"$stamp"
 }
