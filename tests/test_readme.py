@@ -1,24 +1,21 @@
-"""The README's examples marked ``<!-- test: core -->`` run as written, each in a fresh interpreter."""
+"""The documentation's examples marked ``<!-- test: core -->`` run as written, each in a fresh interpreter."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from tests.examples import blocks
 from tests.scripts import run_script
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-_BLOCK = re.compile(r"<!-- test: core -->\n```python\n(.*?)```", re.DOTALL)
 
 
 def _blocks() -> list[str]:
-    return _BLOCK.findall(README.read_text(encoding="utf-8"))
+    return blocks("core")
 
 
 def test_readme_has_core_examples() -> None:
-    """The README keeps its runnable core examples (the marker is not lost in an edit)."""
+    """The docs keep their runnable core examples (the marker is not lost in an edit)."""
     assert len(_blocks()) >= 7
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import Client, override_settings
 
+from tests.examples import block
 from django_event_system import Dispatcher, Event
 from django_event_system.core import Queued
 from django_event_system.core.queued import _sending
@@ -335,15 +336,11 @@ def test_a_bad_wait_setting_is_refused_with_what_to_do(
     assert not Dispatcher.interceptors.observed
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
 def test_the_readme_settings_show_the_panel(client: Client, scenario: Callable[[Callable[[], object]], None]) -> None:
-    """The README's settings block, as written, puts the panel in the toolbar."""
-    found = re.search(r"<!-- test: debug-toolbar-settings -->\n```python\n(.*?)```", README.read_text(), re.DOTALL)
-    assert found, "the README's debug-toolbar settings block is gone"
+    """The docs' settings block, as written, puts the panel in the toolbar."""
+    code = block("debug-toolbar-settings")
     namespace: dict[str, Any] = {}
-    exec(found.group(1), namespace)
+    exec(code, namespace)
     panels = namespace["DEBUG_TOOLBAR_PANELS"]
     assert "django_event_system.debug_toolbar.EventsPanel" in panels
     config = {**TOOLBAR_SETTINGS["DEBUG_TOOLBAR_CONFIG"], **namespace["DEBUG_TOOLBAR_CONFIG"]}

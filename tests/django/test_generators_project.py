@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import examples
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
@@ -181,15 +183,12 @@ def test_subscriber_stubs_pass_the_checkers_and_are_seen(billing: Project) -> No
     assert "billing.listeners:BillingAudit.handle" in listing
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
 def test_the_readme_session_writes_what_the_readme_shows(tmp_path: Path) -> None:
     """The README's ``events make`` session, run in a new project, prints what it shows and writes
     the files it shows."""
-    text = README.read_text(encoding="utf-8")
-    session = re.search(r"<!-- test: events-make -->\n```\n(.*?)```", text, re.DOTALL)
-    assert session, "the README's events make session is gone"
+    text = examples.text()
+    session = re.search(r"<!-- test: events-make -->\n```console\n(.*?)```", text, re.DOTALL)
+    assert session, "the docs' events make session is gone"
     files = re.findall(r"<!-- test: events-make-file (\S+) -->\n```python\n(.*?)```", text, re.DOTALL)
     assert [name for name, _ in files] == ["shop/events.py", "shop/listeners.py", "shop/observers.py"]
     project = make_project(tmp_path, "shop")

@@ -20,13 +20,7 @@ from django_event_system.django._checks import check_settings
 
 from .testapp import models
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def blocks(kind: str) -> list[str]:
-    """The Python blocks of the README marked ``<!-- test: <kind> -->``."""
-    pattern = re.compile(rf"<!-- test: {re.escape(kind)} -->\n```python\n(.*?)```", re.DOTALL)
-    return pattern.findall(README.read_text(encoding="utf-8"))
+from tests.examples import blocks
 
 
 def first_line(code: str) -> str:
@@ -81,6 +75,8 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
             "updated renamed",
             "deleted renamed",
         ]
+    if "class ShipmentObserver" in code:
+        assert out.splitlines() == ["created first", "status is now shipped"]
     if "class StatusObserver" in code:
         assert out == "status: draft -> shipped\n"
     if "class BulkItemObserver" in code:

@@ -1,4 +1,4 @@
-"""The README's Testing section runs as written, and its sample failure message is the real one."""
+"""The docs' testing guide runs as written, and its sample failure message is the real one."""
 
 from __future__ import annotations
 
@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 
 from django_event_system import Dispatcher, Event
+from tests.examples import block, blocks
 from tests.scripts import run_python, write_script
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def block(marker: str) -> str:
-    """Return the python block that follows ``<!-- test: marker -->`` in the README."""
-    found = re.findall(rf"<!-- test: {marker} -->\n```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    assert len(found) == 1, f"expected one block marked {marker!r}, found {len(found)}"
-    return str(found[0])
 
 
 def test_unittest_example_passes(tmp_path: Path) -> None:
@@ -62,7 +55,7 @@ def test_after_commit_example_runs() -> None:
 
 def test_sample_failure_message_is_what_the_library_says() -> None:
     """The failure message shown in the README is the one a test gets in that situation."""
-    sample = re.search(r"```\n(AssertionError: .*?)\n```", README.read_text(encoding="utf-8"), re.DOTALL)
+    sample = re.search(r"(AssertionError: .*?)\n", block("testing-failure", fence="text") + "\n", re.DOTALL)
     assert sample is not None
 
     class OrderPlaced(Event):
