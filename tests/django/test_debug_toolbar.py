@@ -8,7 +8,6 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import Client, override_settings
 
-from tests.examples import block
 from django_event_system import Dispatcher, Event
 from django_event_system.core import Queued
 from django_event_system.core.queued import _sending
 from django_event_system.debug_toolbar import EventsPanel
 from django_event_system.testing import fake_transport
+from tests.examples import block
 
 from .toolbarapp import views
 

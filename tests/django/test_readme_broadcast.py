@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .test_readme_django import blocks, first_line, myapp, run  # noqa: F401 - myapp, the fixture
+from tests.examples import blocks
+
+from .test_readme_django import first_line, myapp, run  # noqa: F401 - myapp, the fixture
 
 
 def test_readme_has_broadcasting_examples() -> None:

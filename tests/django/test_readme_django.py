@@ -6,21 +6,18 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
 from django_event_system import Event
 from django_event_system.django._checks import check_settings
+from tests.examples import blocks
 
 from .testapp import models
-
-from tests.examples import blocks
 
 
 def first_line(code: str) -> str:

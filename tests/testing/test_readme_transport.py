@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.examples import block
 from tests.scripts import run_python
 
-from .test_readme_testing import block
 from .test_transport import DJANGO_SETTINGS
 
 pytest_plugins = ["pytester"]
