@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import re
 import json
 import logging
 from collections.abc import Iterator
@@ -584,3 +585,28 @@ def test_the_log_of_a_failing_handler_names_the_try(
     dispatcher.ClearQueue()
     transport.work()
     assert f"(id {event.event_id}), try 1 of 2; trying again in 2 s: ValueError" in caplog.text
+
+
+tries: list[tuple[int, int]] = []
+
+
+def fails_twice(event: OrderPlaced) -> None:
+    delivery = current_delivery()
+    assert delivery is not None
+    tries.append((delivery.attempt, delivery.try_number))
+    if delivery.attempt < 2:
+        raise ConnectionError("not yet")
+
+
+def test_the_try_number_is_the_one_the_worker_logs(
+    dispatcher: EventDispatcher, transport: InMemoryTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``attempt`` counts the tries before this one (0 first); ``try_number`` is the log's "try N of M"."""
+    tries.clear()
+    dispatcher.listen(OrderPlaced, queued=Queued(max_retries=3, retry_backoff=0))(fails_twice)
+    dispatcher.Dispatch(OrderPlaced(5, decimal.Decimal(1)))
+    dispatcher.ClearQueue()
+    assert [result.outcome for result in transport.work()] == [Outcome.RETRY, Outcome.RETRY, Outcome.DONE]
+    assert tries == [(0, 1), (1, 2), (2, 3)]
+    logged = re.findall(r"try (\d) of (\d)", caplog.text)
+    assert logged == [("1", "4"), ("2", "4")]

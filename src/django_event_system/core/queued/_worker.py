@@ -81,10 +81,16 @@ class Delivery:
     event_name: str
     handler: str
     attempt: int
-    """0 for the first try, 1 for the first retry..."""
+    """How many tries came before this one: 0 for the first try, 1 for the first retry...
+    (the worker's log counts from 1: see :attr:`try_number`)."""
     occurred_at: datetime.datetime
     outbox: bool = False
     """Whether the message came through the outbox (and is run once per event and handler)."""
+
+    @property
+    def try_number(self) -> int:
+        """This try, counted from 1 as the worker's log counts them (``try 1 of 4``): ``attempt + 1``."""
+        return self.attempt + 1
 
 
 _delivery: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
