@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import decimal
-import re
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
