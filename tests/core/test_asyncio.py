@@ -245,7 +245,7 @@ def test_events_of_a_loop_started_after_the_thread_dispatched_are_handed_over(di
 
     async def main() -> None:
         dispatcher.Dispatch("early::inside")
-        await until(lambda: len(calls) == 2)  # no ClearQueue: the README's own loop
+        await until(lambda: len(calls) == 2)  # no ClearQueue: the docs' own loop
 
     asyncio.run(main())
     assert sorted(calls) == ["early::before", "early::inside"]

@@ -144,7 +144,7 @@ def test_listener_with_mixed_targets(events: EventDispatcher) -> None:
 
 
 def test_spec_example_on_the_global_dispatcher() -> None:
-    """The README's catch-all listener (``listensFor = ['.*']``) works on the global ``Dispatcher``."""
+    """The docs' catch-all listener (``listensFor = ['.*']``) works on the global ``Dispatcher``."""
     seen: list[tuple[object, tuple[Any, ...]]] = []
 
     class ExampleEventListener(EventListener):

@@ -39,7 +39,7 @@ TOOLBAR_SETTINGS: dict[str, Any] = {
     "MIDDLEWARE": ["debug_toolbar.middleware.DebugToolbarMiddleware"],
     "ROOT_URLCONF": "tests.django.toolbarapp.urls",
     "TEMPLATES": [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
-    # Every panel, as the README sets them: the toolbar's URLs are those of the panels of the
+    # Every panel, as the docs set them: the toolbar's URLs are those of the panels of the
     # first request it serves in the process.
     "DEBUG_TOOLBAR_PANELS": [*PANELS_DEFAULTS, "django_event_system.debug_toolbar.EventsPanel"],
     "DEBUG_TOOLBAR_CONFIG": {

@@ -1,4 +1,4 @@
-"""The events panel in a real headless Chromium, against a running gevent server: the README's
+"""The events panel in a real headless Chromium, against a running gevent server: the docs'
 screenshot is taken here.
 
 The screenshot goes to the test's temporary folder; with ``UPDATE_SCREENSHOTS=1`` (what

@@ -1,4 +1,4 @@
-"""The README's first command: the demo project runs end to end and tells its story in order."""
+"""The docs' first command: the demo project runs end to end and tells its story in order."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from django_event_system.django._queued import queued_problems
 from tests.examples import ROOT, block, blocks
 from tests.scripts import run_python
 
-from .test_readme_django import myapp  # noqa: F401 - the fixture
+from .test_docs_django import myapp  # noqa: F401 - the fixture
 
 pytest_plugins = ["pytester"]
 

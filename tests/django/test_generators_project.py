@@ -184,7 +184,7 @@ def test_subscriber_stubs_pass_the_checkers_and_are_seen(billing: Project) -> No
 
 
 def test_the_readme_session_writes_what_the_readme_shows(tmp_path: Path) -> None:
-    """The README's ``events make`` session, run in a new project, prints what it shows and writes
+    """The docs' ``events make`` session, run in a new project, prints what it shows and writes
     the files it shows."""
     text = examples.text()
     session = re.search(r"<!-- test: events-make -->\n```console\n(.*?)```", text, re.DOTALL)

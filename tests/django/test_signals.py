@@ -363,7 +363,7 @@ def test_disconnect_stops_the_mapping(drain: Callable[[], None]) -> None:
 
 @pytest.mark.django_db
 def test_user_logged_in_to_event(drain: Callable[[], None], client: Client) -> None:
-    """The README's example: Django's ``user_logged_in`` becomes an event with the user."""
+    """The docs' example: Django's ``user_logged_in`` becomes an event with the user."""
     logins: list[str] = []
     SignalToEvent(user_logged_in, event="auth::logged_in")
     user = User.objects.create_user("ada", password="secret")

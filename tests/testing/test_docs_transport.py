@@ -1,4 +1,4 @@
-"""The README's examples for queued listeners in tests run as written, and keep tests off the broker."""
+"""The docs' examples for queued listeners in tests run as written, and keep tests off the broker."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_the_pytest_example_passes(pytester: pytest.Pytester) -> None:
 
 
 def test_the_conftest_keeps_every_test_off_the_broker(pytester: pytest.Pytester) -> None:
-    """With the README's conftest, a test that never asks for the fixture sends nothing to the broker."""
+    """With the docs' conftest, a test that never asks for the fixture sends nothing to the broker."""
     pytester.makeconftest(block("testing-conftest"))
     pytester.makepyfile(inner_settings=DJANGO_SETTINGS, test_broker=BROKER_TESTS)
     result = pytester.runpytest_subprocess(*RUN, timeout=120)
@@ -91,7 +91,7 @@ def test_without_the_conftest_the_broker_receives_the_message(pytester: pytest.P
 
 
 def test_the_settings_keep_django_s_test_runner_off_the_broker(tmp_path: Path) -> None:
-    """With the README's setting, ``manage.py test`` configures a FakeTransport, and messages land in it."""
+    """With the docs' setting, ``manage.py test`` configures a FakeTransport, and messages land in it."""
     (tmp_path / "inner_settings.py").write_text(DJANGO_SETTINGS + block("testing-settings"), encoding="utf-8")
     (tmp_path / "test_inner.py").write_text(
         textwrap.dedent(

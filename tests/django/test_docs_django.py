@@ -1,6 +1,6 @@
-"""The README's Django examples run as written: settings blocks pass the checks, code blocks run.
+"""The docs' Django examples run as written: settings blocks pass the checks, code blocks run.
 
-``myapp.models`` stands for the test app's models, as in the README (``Example`` with ``name`` and
+``myapp.models`` stands for the test app's models, as in the docs (``Example`` with ``name`` and
 ``status``).
 """
 
@@ -38,7 +38,7 @@ def run(code: str) -> None:
     module = types.ModuleType("readme_example")
     sys.modules[module.__name__] = module
     try:
-        exec(compile(code, "<README>", "exec"), module.__dict__)
+        exec(compile(code, "<docs>", "exec"), module.__dict__)
     finally:
         del sys.modules[module.__name__]
         stop_holding(module.__dict__)
@@ -52,7 +52,7 @@ def stop_holding(namespace: dict[str, object]) -> None:
             value.after_commit = False
 
 
-def test_readme_has_django_examples() -> None:
+def test_the_docs_have_django_examples() -> None:
     """The markers are still there after an edit."""
     assert len(blocks("django")) >= 4
     assert len(blocks("django-transaction")) == 1

@@ -1,4 +1,4 @@
-"""The README's broadcasting examples (``<!-- test: django-channels -->``) run as written and print what they say."""
+"""The docs' broadcasting examples (``<!-- test: django-channels -->``) run as written and print what they say."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 
 from tests.examples import blocks
 
-from .test_readme_django import first_line, myapp, run  # noqa: F401 - myapp, the fixture
+from .test_docs_django import first_line, myapp, run  # noqa: F401 - myapp, the fixture
 
 
-def test_readme_has_broadcasting_examples() -> None:
+def test_the_docs_have_broadcasting_examples() -> None:
     """The markers are still there after an edit."""
     assert len(blocks("django-channels")) == 2
 

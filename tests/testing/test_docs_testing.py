@@ -44,7 +44,7 @@ def test_after_commit_example_runs() -> None:
     module = types.ModuleType("readme_after_commit")
     sys.modules[module.__name__] = module  # Event classes are dataclasses, which look their module up
     try:
-        exec(compile(block("testing-django"), "<README>", "exec"), module.__dict__)
+        exec(compile(block("testing-django"), "<docs>", "exec"), module.__dict__)
     finally:
         del sys.modules[module.__name__]
         order_paid: type[Event] = module.__dict__["OrderPaid"]
@@ -52,7 +52,7 @@ def test_after_commit_example_runs() -> None:
 
 
 def test_sample_failure_message_is_what_the_library_says() -> None:
-    """The failure message shown in the README is the one a test gets in that situation."""
+    """The failure message shown in the testing guide is the one a test gets in that situation."""
     sample = block("testing-failure", fence="text").rstrip()
     assert sample.startswith("AssertionError: 2 expected events were not dispatched:")
 
