@@ -372,3 +372,29 @@ def test_output_lines_match_in_order_with_ellipses() -> None:
         check_output(["OK", "Ran 3 tests in ..."], output, "example")
     with pytest.raises(AssertionError, match="is not in what the command printed"):
         check_output(["Ran 4 tests in ..."], output, "example")
+
+
+def test_an_installation_is_checked_against_what_is_installed() -> None:
+    """A requirement, its extras and a pre-release without ``--pre`` are each checked."""
+    check_installed(Requirement("django>=5.2"), pre=False, where="example")
+    with pytest.raises(AssertionError, match="is not installed"):
+        check_installed(Requirement("no-such-distribution-here"), pre=True, where="example")
+    with pytest.raises(AssertionError, match="has no extra"):
+        check_installed(Requirement("django-event-system[no-such-extra]"), pre=True, where="example")
+    with pytest.raises(AssertionError, match="django is"):
+        check_installed(Requirement("django<5"), pre=True, where="example")
+
+
+@pytest.mark.parametrize("body", ["file", "file a.py append", "run django~=6", "copy a.py"])
+def test_a_marker_that_does_not_parse_fails(body: str) -> None:
+    """A misspelt marker stops the walk instead of leaving its block out."""
+    with pytest.raises(AssertionError, match="does not parse"):
+        Marker.parse(body, "example")
+
+
+def test_a_condition_follows_the_django_version() -> None:
+    """``django>=6`` and ``django<6`` blocks are taken on their Django version only."""
+    on_six = django.VERSION >= (6,)
+    assert Marker.parse("run django>=6", "example").applies() is on_six
+    assert Marker.parse("run django<6", "example").applies() is not on_six
+    assert Marker.parse("file a.py edit django<6", "example") == Marker("file", "a.py", edit=True, condition="<6")
