@@ -378,7 +378,10 @@ def test_output_lines_match_in_order_with_ellipses() -> None:
 
 def test_an_installation_is_checked_against_what_is_installed() -> None:
     """A requirement, its extras and a pre-release without ``--pre`` are each checked."""
-    check_installed(Requirement("django>=5.2"), pre=False, where="example")
+    check_installed(Requirement("django>=5.2"), pre=True, where="example")
+    if Version(importlib.metadata.version("django-event-system")).is_prerelease:
+        with pytest.raises(AssertionError, match="needs pip's --pre"):
+            check_installed(Requirement("django-event-system"), pre=False, where="example")
     with pytest.raises(AssertionError, match="is not installed"):
         check_installed(Requirement("no-such-distribution-here"), pre=True, where="example")
     with pytest.raises(AssertionError, match="has no extra"):
