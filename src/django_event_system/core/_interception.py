@@ -72,6 +72,7 @@ class Interceptors:
         self._lock = threading.Lock()
         self._staged: tuple[tuple[Stage, Interceptor], ...] = ()
         self.chain: tuple[Interceptor, ...] = ()
+        """The interceptors in the order ``Dispatch`` calls them: by stage, then as added."""
         self._observed = False
         self.version: int = 0
         """Bumped by every change to the chain; what was computed at an older version may be stale."""
