@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+from typing import Any
+
+from django.conf import settings
 
 import django
-from django.conf import settings
 
 # -- Project -------------------------------------------------------------------------------------
 
@@ -97,8 +99,8 @@ _MISSING = object()
 def _defining_attribute_doc(name: str, obj: object) -> list[str]:
     import sys
 
-    from sphinx.pycode import ModuleAnalyzer
     from sphinx.errors import PycodeError
+    from sphinx.pycode import ModuleAnalyzer
 
     attribute = name.rpartition(".")[2]
     for module_name, module in sorted(sys.modules.items()):
@@ -129,5 +131,73 @@ def _attribute_docstring(app: object, what: str, name: str, obj: object, options
             lines[:] = [*found, ""]
 
 
-def setup(app: object) -> None:
-    app.connect("autodoc-process-docstring", _attribute_docstring)  # type: ignore[attr-defined]
+# Names in signatures that are not part of the API: type variables (``_E``, ``ModelT``) and the
+# private types of a few parameters and return values.
+nitpick_ignore_regex = [
+    ("py:.*", r"(typing\.~?)?_\w+|.*\._\w+|.*\.ModelT"),
+    ("py:class", r"django_event_system\.core\.(_registry\.RegistrySnapshot|_draining\.Drainable)"),
+    ("py:class", r"django_event_system\.core\.queued\._message\.Envelope"),
+    # The dispatcher as an Event class sees it (core._bus.Bus), also a string annotation.
+    ("py:class", r"(django_event_system\.core\._bus\.)?Bus"),
+    # Python 3.11's documentation (the inventory) has re.Pattern's methods but not the class.
+    ("py:class", r"re\.Pattern(\[str\])?"),
+]
+
+# -- Type hints at their public path ---------------------------------------------------------
+
+# A type hint names a class where it is defined (django_event_system.core._handling.HandlerFailure,
+# django.db.models.base.Model); the reference and Django's docs document it where it is imported
+# from (django_event_system.HandlerFailure, django.db.models.Model). A reference that resolves
+# nowhere is tried again at the shorter module paths, here and then in the inventories.
+
+
+def _public_reference(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    from sphinx.ext import intersphinx
+
+    if node.get("refdomain") != "py":
+        return None
+    target: str = node["reftarget"]
+    *modules, name = target.split(".")
+    domain = env.get_domain("py")
+    candidates = [".".join([*modules[:cut], name]) for cut in range(len(modules) - 1, 0, -1)]
+    if not target.startswith(("django_event_system.", "django.")):
+        # A short name in a docstring (:class:`Transport`, :meth:`EventDispatcher.ClearQueue`)
+        # whose module documents it at another path: the one documented object of that name.
+        documented = [
+            fullname
+            for fullname, entry in domain.objects.items()
+            if fullname.endswith("." + target) and not entry.aliased  # not autodoc's :canonical: path
+        ]
+        if not documented:
+            # Or the one object of that name in the inventories (:exc:`ImproperlyConfigured`).
+            documented = sorted(
+                {
+                    fullname
+                    for objtype, objects in env.intersphinx_inventory.items()
+                    if objtype.startswith("py:")
+                    for fullname in objects
+                    if fullname.endswith("." + target)
+                }
+            )
+            # Celery's docs have an ImproperlyConfigured too: in this Django library, a bare name
+            # means Django's when Django has it.
+            documented = [name for name in documented if name.startswith("django.")] or documented
+        if len(documented) == 1:
+            candidates.append(documented[0])
+    for candidate in candidates:
+        found = domain.resolve_xref(
+            env, node.get("refdoc", ""), app.builder, node["reftype"], candidate, node, contnode
+        )
+        if found is not None:
+            return found
+        retry = node.deepcopy()
+        retry["reftarget"] = candidate
+        found = intersphinx.missing_reference(app, env, retry, contnode)
+        if found is not None:
+            return found
+    return None
+
+
+def setup(app: Any) -> None:
+    app.connect("autodoc-process-docstring", _attribute_docstring)
+    app.connect("missing-reference", _public_reference)
