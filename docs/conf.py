@@ -66,7 +66,7 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
-autodoc_class_signature = "separated"
+autodoc_class_signature = "mixed"
 python_use_unqualified_type_names = True
 python_maximum_signature_line_length = 100
 
@@ -139,6 +139,9 @@ nitpick_ignore_regex = [
     ("py:class", r"django_event_system\.core\.queued\._message\.Envelope"),
     # The dispatcher as an Event class sees it (core._bus.Bus), also a string annotation.
     ("py:class", r"(django_event_system\.core\._bus\.)?Bus"),
+    # The panel's constructor, inherited from django-debug-toolbar, names that package's private
+    # type (whether it shows depends on the import order; the toolbar has no inventory anyway).
+    ("py:class", r"debug_toolbar\._stubs\.\w+"),
     # Python 3.11's documentation (the inventory) has re.Pattern's methods but not the class.
     ("py:class", r"re\.Pattern(\[str\])?"),
 ]
