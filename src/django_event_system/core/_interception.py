@@ -55,6 +55,7 @@ class Interception:
         self._interceptor = interceptor
 
     def cancel(self) -> None:
+        """Remove the interceptor: the dispatches after this one no longer reach it."""
         self._owner.remove(self._interceptor)
 
 
