@@ -5,20 +5,16 @@ Needs the extra: ``pip install "django-event-system[channels]"`` (Channels, and 
 for a channel layer that reaches every server process). Nothing else in the package imports this
 module or Channels, except the broadcasts themselves, on the first one sent.
 
-The protocol, one JSON object a frame:
+The protocol, one JSON object a frame; what the client sends, and what the consumer answers:
 
-============================================  =================================================
-the client sends                              the consumer answers
-============================================  =================================================
-``{"subscribe": "orders.7"}``                 ``{"subscribed": "orders.7"}``, then each event
-                                              broadcast to the group:
-                                              ``{"event": NAME, "group": "orders.7",
-                                              "payload": {...}}``
-``{"unsubscribe": "orders.7"}``               ``{"unsubscribed": "orders.7"}``
-anything else, a refused group name, a        ``{"error": CODE, "message": "what was wrong and
-group :meth:`EventConsumer.can_subscribe`     what to send"}``; the connection stays open
-denies
-============================================  =================================================
+``{"subscribe": "orders.7"}``
+    ``{"subscribed": "orders.7"}``, then each event broadcast to the group:
+    ``{"event": NAME, "group": "orders.7", "payload": {...}}``.
+``{"unsubscribe": "orders.7"}``
+    ``{"unsubscribed": "orders.7"}``.
+anything else, a refused group name, a group that :meth:`EventConsumer.can_subscribe` denies
+    ``{"error": CODE, "message": "what was wrong and what to send"}`` (``CODE`` is one of
+    :data:`ERROR_CODES`); the connection stays open.
 """
 
 from __future__ import annotations
@@ -91,14 +87,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     async def can_subscribe(self, group: str) -> bool:
         """Whether this connection may receive what is broadcast to ``group``: ``False`` (deny)
-            unless a subclass says otherwise. :attr:`user` and ``self.scope`` are there to decide::
+        unless a subclass says otherwise. :attr:`user` and ``self.scope`` are there to decide::
 
-                def _layer(self) -> BaseChannelLayer | None:
-            # None without CHANNEL_LAYERS (the stubs say otherwise).
-            layer: BaseChannelLayer | None = getattr(self, "channel_layer", None)
-            return layer
-
-        async def can_subscribe(self, group: str) -> bool:
+            class CustomerConsumer(EventConsumer):
+                async def can_subscribe(self, group: str) -> bool:
                     return group == f"customers.{self.user.pk}"
         """
         return False

@@ -1,0 +1,1 @@
+"""Tests of the documentation site: the reference is complete, the inventories load, the archives are sound."""

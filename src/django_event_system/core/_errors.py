@@ -139,6 +139,7 @@ class EnqueueError(TransportError):
     def __init__(self, text: str, message: Message) -> None:
         super().__init__(text)
         self.message = message
+        """The message that was not sent."""
 
 
 class HandlerInterruptedError(EventSystemError):

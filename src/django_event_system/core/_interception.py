@@ -55,6 +55,7 @@ class Interception:
         self._interceptor = interceptor
 
     def cancel(self) -> None:
+        """Remove the interceptor: the dispatches after this one no longer reach it."""
         self._owner.remove(self._interceptor)
 
 
@@ -72,6 +73,7 @@ class Interceptors:
         self._lock = threading.Lock()
         self._staged: tuple[tuple[Stage, Interceptor], ...] = ()
         self.chain: tuple[Interceptor, ...] = ()
+        """The interceptors in the order ``Dispatch`` calls them: by stage, then as added."""
         self._observed = False
         self.version: int = 0
         """Bumped by every change to the chain; what was computed at an older version may be stale."""

@@ -49,6 +49,7 @@ else:  # pragma: no cover - depends on the interpreter
 __all__ = ["Handler", "PatternRegistry", "Registration", "describe_handler"]
 
 DEFAULT_CACHE_SIZE = 4096
+"""How many resolved event names a registry remembers (``EventDispatcher(cache_size=...)``)."""
 
 _REGEX_META = frozenset("\\.^$*+?{}[]|()")
 

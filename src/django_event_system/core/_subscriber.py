@@ -401,6 +401,7 @@ class SubscriberCall(HandlerWrapper):
         return method(str.__str__(name), *args, **kwargs)
 
     def failed(self, event: Any, exc: Exception) -> None:
+        """Pass a queued method's last failure on to the subscriber's ``failed(event, exc)``."""
         failed: Callable[[Any, Exception], object] = getattr(self.instance, "failed")  # noqa: B009 - any object
         failed(event, exc)
 

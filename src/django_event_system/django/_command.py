@@ -141,6 +141,13 @@ def _stop_on_signals() -> Generator[list[int], None, None]:
 
 
 class EventsCommand(BaseCommand):
+    """``manage.py events``: ``list [--json]``, ``match NAME``, ``relay [--once] [--interval SECONDS]``,
+    ``outbox`` and ``make KIND NAME --app APP``.
+
+    Django finds it as ``django_event_system.management.commands.events.Command``; the module
+    docstring above gives the shape of ``list --json``.
+    """
+
     help = "List the event handlers, show which handlers a name reaches, relay the outbox or count its rows."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -86,6 +86,7 @@ class SignalMapping:
         self.connected: bool = False
 
     def connect(self) -> None:
+        """Start turning the signal into the event (``SignalToEvent`` does it when it maps the signal)."""
         self.signal.connect(self._receive, sender=self.sender, weak=False, dispatch_uid=self._uid)
         self.connected = True
 

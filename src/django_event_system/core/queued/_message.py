@@ -131,8 +131,9 @@ class Envelope:
 def read_envelope(body: str | bytes) -> Envelope:
     """Check that ``body`` is a message of this version; nothing in it is decoded or imported.
 
-    :raises MalformedMessageError: it is not; the error says why, its ``detail`` quotes the body, and
-        its ``event_id`` is set once the id is known.
+    :raises ~django_event_system.core.RejectedMessageError: it is not (a ``MalformedMessageError``);
+        the error says why, its ``detail`` quotes the body, and its ``event_id`` is set once the id
+        is known.
     """
     try:
         # Any until checked just below: read as the dict it must be.

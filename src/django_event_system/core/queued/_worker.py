@@ -264,10 +264,13 @@ class InMemoryTransport(Transport):
 
     def __init__(self) -> None:
         self.pending: deque[tuple[Message, int]] = deque()
+        """The messages waiting for :meth:`work`, each with its attempt (0 for the first)."""
         self.sent: list[Message] = []
         """Every message ever enqueued, retries included, in order."""
         self.results: list[Result] = []
+        """What :meth:`work` made of each message it handled, in order."""
         self.delays: list[float] = []
+        """The delay of each retry, in seconds, in the order the retries were enqueued."""
 
     def enqueue(self, message: Message, *, delay: float = 0.0, attempt: int = 0) -> None:
         """Keep ``message`` for :meth:`work`."""
