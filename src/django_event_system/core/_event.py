@@ -264,7 +264,7 @@ class Event(metaclass=EventMeta):
                 return [f"orders.{self.order_id}"]
 
         Each group receives ``{"type": "event.message", "event": name, "group": group, "payload":
-        ...}`` after the commit, never after a rollback (see the README, *Broadcasting to
+        ...}`` after the commit, never after a rollback (see the how-to guide *Broadcasting to
         browsers*).
 
         .. versionadded:: 2.0
