@@ -95,7 +95,7 @@ def check_model(model: object) -> str | None:
 
 
 _Send = tuple[EventDispatcher, str, bool, tuple[HandlerWrapper, ...]]
-"""A model event that a binding's plan dispatches (see :func:`dispatch_planned`): the dispatcher,
+"""A model event that a binding's plan dispatches (``post_save``): the dispatcher,
 the name, whether the dispatcher had after-commit registrations, and the handlers of the name
 that are wrappers (whose ``after_commit`` may hold the event), all as they were when the plan was
 made; a change to the registrations drops the plan."""
@@ -104,34 +104,6 @@ made; a change to the registrations drops the plan."""
 def _wrappers_of(dispatcher: EventDispatcher, name: str) -> tuple[HandlerWrapper, ...]:
     """The handlers of ``name`` on ``dispatcher`` that are wrappers: the only ones that may wait for a commit."""
     return tuple(callback for callback in dispatcher.registry.resolve(name) if isinstance(callback, HandlerWrapper))
-
-
-def _dispatch_planned(
-    dispatcher: EventDispatcher,
-    name: str,
-    instance: Model,
-    using: str | None,
-    held: bool,
-    wrappers: tuple[HandlerWrapper, ...],
-) -> None:
-    """:func:`dispatch_model_event` with what it asks the registry answered in advance (``held``
-    and ``wrappers``, see :data:`_Send`): what a save's receiver calls for each of its events.
-
-    Each wrapper's ``after_commit`` is still read now, as it may follow the configuration (a
-    queued handler's does).
-    """
-    if save_markers:
-        mark = save_markers.get(type(instance))
-        if mark is not None:
-            name = mark(name, instance)
-    may_hold = held
-    if not may_hold:
-        for callback in wrappers:
-            if callback.after_commit:
-                may_hold = True
-                break
-    if not (may_hold and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
-        dispatcher.Dispatch(name, instance)
 
 
 class ModelBinding:
@@ -361,7 +333,20 @@ class ModelBinding:
         if self._plan is None:
             self._new_plan()
         for dispatcher, name, held, wrappers in self._after_save[created]:
-            _dispatch_planned(dispatcher, name, instance, using, held, wrappers)
+            # dispatch_model_event, with what it asks the registry answered by the plan. A
+            # wrapper's after_commit is read now: it may follow the configuration (a queued
+            # handler's does).
+            if save_markers:
+                mark = save_markers.get(type(instance))
+                if mark is not None:
+                    name = mark(name, instance)
+            if not held:
+                for callback in wrappers:
+                    if callback.after_commit:
+                        held = True
+                        break
+            if not (held and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
+                dispatcher.Dispatch(name, instance)
 
     def _post_save_inline(
         self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
