@@ -220,6 +220,25 @@ def test_callable_policy_receives_handler_failure() -> None:
     assert failure.kwargs == {"key": "value"}
 
 
+def test_a_policy_that_changes_a_failure_kwargs_changes_no_other_event() -> None:
+    """Events queued without keyword arguments share one empty dict in the queue; the failure an
+    error policy receives has a dict of its own, so what the policy puts in it reaches no other event."""
+    received: list[dict[str, Any]] = []
+
+    def policy(failure: HandlerFailure) -> None:
+        failure.kwargs["added"] = "by the policy"
+
+    dispatcher = EventDispatcher(error_policy=policy)
+    dispatcher.RegisterHandler("evt", broken)
+    dispatcher.RegisterHandler("other", lambda name, **kwargs: received.append(kwargs))
+    dispatcher.Dispatch("evt")
+    dispatcher.Dispatch("other")
+    dispatcher.ClearQueue()
+    dispatcher.Dispatch("other")
+    dispatcher.ClearQueue()
+    assert received == [{}, {}]
+
+
 def test_callable_policy_can_be_set_after_construction(dispatcher: EventDispatcher) -> None:
     """Assigning ``error_policy`` switches the policy for later failures."""
     failures: list[HandlerFailure] = []

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from django_event_system import Dispatcher, EventListener, Observer, RegisterSignalsFor
 from django_event_system.core import EventDispatcher, InMemoryTransport, using_transport
+from django_event_system.core.integration import HandlerWrapper
 from django_event_system.django._models import bind
 from django_event_system.testing import EventRecorder, fake, fake_transport, muted, record_events
 
@@ -242,6 +243,47 @@ def test_an_after_commit_handler_gets_its_model_event_after_the_commit(
     bus.ClearQueue(timeout=10)
     assert seen == ["committed"]
     assert dispatched == ["created"]
+
+
+class _Switch(HandlerWrapper):
+    """A handler whose ``after_commit`` changes while it stays registered, as a queued handler's
+    follows the configuration."""
+
+    __slots__ = ("seen", "waits")
+
+    def __init__(self) -> None:
+        super().__init__(self, "tests:switch")
+        self.waits = False
+        self.seen: list[str] = []
+
+    @property
+    def after_commit(self) -> bool:
+        return self.waits
+
+    def __call__(self, name: str, /, *args: object, **kwargs: object) -> object:
+        instance = args[0]
+        assert isinstance(instance, Example)
+        self.seen.append(instance.name)
+        return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handler_after_commit_is_asked_at_each_save(bus: EventDispatcher) -> None:
+    """The plan of a save is kept while the registrations do not change, but whether a handler
+    waits for the commit is asked again at each save."""
+    RegisterSignalsFor(Example, dispatcher=bus)
+    switch = _Switch()
+    bus.RegisterHandler(f"{EXAMPLE}::created", switch)
+    with transaction.atomic():
+        Example.objects.create(name="at once")
+        bus.ClearQueue(timeout=10)
+        assert switch.seen == ["at once"]
+        switch.waits = True
+        Example.objects.create(name="after the commit")
+        bus.ClearQueue(timeout=10)
+        assert switch.seen == ["at once"]
+    bus.ClearQueue(timeout=10)
+    assert switch.seen == ["at once", "after the commit"]
 
 
 def test_each_dispatcher_dispatches_only_what_its_own_handlers_receive(

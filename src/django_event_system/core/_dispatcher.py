@@ -43,6 +43,8 @@ _PatternHandler = TypeVar("_PatternHandler", bound=Callable[Concatenate[str, ...
 
 _holder = depth_holder.get  # the C method itself: the hot path makes no Python-level call for it
 _monotonic = time.monotonic
+_NO_KWARGS: dict[str, Any] = {}
+"""The keyword arguments of the events queued without any: never changed (``handle`` unpacks it)."""
 
 
 # The variance pyright computes for a protocol whose __call__ is overloaded is wrong here (it
@@ -409,7 +411,9 @@ class EventDispatcher:
         """
         if self._queue_directly and type(event) is str and event and not _holder(OUTSIDE)[0]:
             # The hot path: a plain name from application code, queued mode, nothing intercepting.
-            self._put((event, args, kwargs, None))
+            # An event without keyword arguments carries the one shared empty dict, not its own
+            # (nothing saw this one: the interceptors, which may keep it, are all absent).
+            self._put((event, args, kwargs or _NO_KWARGS, None))
             return None
         if self._deliver_inline and type(event) is str and event:
             # Sync mode's fast path: a plain name, nothing intercepting. The depth is kept here, so

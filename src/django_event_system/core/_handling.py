@@ -295,7 +295,8 @@ class Failures:
             self.collected().append(exc)
         else:
             try:
-                policy(HandlerFailure(name, handler, exc, args, kwargs))
+                # A dict of its own: an event without keyword arguments shares one empty dict.
+                policy(HandlerFailure(name, handler, exc, args, kwargs if kwargs else {}))
             except Exception:
                 logger.exception(
                     "the error policy %r failed for handler %s and event %r; the handler's error was:",

@@ -59,6 +59,10 @@ _CHANGES = "_event_system_changes"
 _MUTABLE = (dict, list, set, bytearray)
 _MARSHALLED: frozenset[type[Any]] = frozenset({dict, list})
 """Containers kept as ``marshal`` bytes (exactly these types: a subclass may not round-trip)."""
+_MARSHAL_VERSION = 2
+"""The ``marshal`` format of those bytes: version 2, whose writer keeps no table of the objects it
+has written (3 and later do, to write each shared object once), which a copy made at every save
+does not need; a value that nests too deep for it (a list that contains itself) is deep-copied."""
 _ORIGINAL = "__event_system_original__"
 _BUILDS = "__event_system_builds__"
 
@@ -320,7 +324,7 @@ def _frozen(value: Any) -> Any:
     kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind in _MARSHALLED:
         try:
-            return marshal.dumps(value)
+            return marshal.dumps(value, _MARSHAL_VERSION)
         except ValueError:  # a value marshal does not know (a Decimal, a subclass...)
             pass
     return copy.deepcopy(value)
@@ -336,7 +340,7 @@ def _copy_one(index: int) -> Callable[[Sequence[Any]], Any]:
         kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
         if kind in _MARSHALLED:
             try:
-                return marshal.dumps(value)
+                return marshal.dumps(value, _MARSHAL_VERSION)
             except ValueError:
                 pass
         elif not isinstance(value, _MUTABLE):
@@ -689,7 +693,7 @@ def _watch_loads(model: type[Model]) -> None:
             elif type(value) in marshalled:
                 frozen: Any
                 try:
-                    frozen = dumps(value)
+                    frozen = dumps(value, _MARSHAL_VERSION)
                 except ValueError:
                     frozen = copy.deepcopy(value)
                 instance._event_system_frozen = frozen  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]

@@ -6,9 +6,12 @@ every save dispatches each event once (per dispatcher).
 
 An event that nothing can receive is not dispatched at all. Each binding keeps a plan: for each
 action, the dispatchers where a handler matches its name (``has_handlers``) or something
-intercepts every dispatch (the testing helpers, ``intercept()``, which must see every event).
-The plan is computed again when a dispatcher's registrations or interceptors change (their
-``version``), so a save asks once whether anything changed, not once per event. So a save of a
+intercepts every dispatch (the testing helpers, ``intercept()``, which must see every event),
+and for ``post_save`` the events of a create and of an update, each with what the commit gate
+would ask the registry (whether the dispatcher has after-commit registrations, and which of the
+name's handlers are wrappers, whose ``after_commit`` is read at each save). A change to a
+dispatcher's registrations or interceptors drops the plan (a change listener), and the next save
+computes it again: so a save asks the dispatchers nothing while nothing changes. So a save of a
 model whose Observer defines only ``created`` dispatches that one event, not ``creating``,
 ``saving`` and ``saved`` as well. The core's own interceptors do not count: the queued
 handlers' dispatch check and the commit gate act only on events that have handlers.
@@ -39,10 +42,10 @@ from typing import Any, Literal
 from django.db.models import Model, signals
 
 from ..core import EventDispatcher, GetPathFromClass, PatternRegistry
-from ..core.integration import Interceptors
+from ..core.integration import HandlerWrapper, Interceptors, dispatch_after_commit
 from . import _changes, _inline, _many_to_many  # pyright: ignore[reportPrivateUsage]
 from ._inline import InlineHook
-from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event
+from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event, save_markers
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
 
@@ -91,6 +94,18 @@ def check_model(model: object) -> str | None:
     return None
 
 
+_Send = tuple[EventDispatcher, str, bool, tuple[HandlerWrapper, ...]]
+"""A model event that a binding's plan dispatches (``post_save``): the dispatcher,
+the name, whether the dispatcher had after-commit registrations, and the handlers of the name
+that are wrappers (whose ``after_commit`` may hold the event), all as they were when the plan was
+made; a change to the registrations drops the plan."""
+
+
+def _wrappers_of(dispatcher: EventDispatcher, name: str) -> tuple[HandlerWrapper, ...]:
+    """The handlers of ``name`` on ``dispatcher`` that are wrappers: the only ones that may wait for a commit."""
+    return tuple(callback for callback in dispatcher.registry.resolve(name) if isinstance(callback, HandlerWrapper))
+
+
 class ModelBinding:
     """The signal receivers of one model, shared by its Observers and ``RegisterSignalsFor`` calls."""
 
@@ -108,6 +123,9 @@ class ModelBinding:
         """Whether the model's signals are connected (some of them, see :attr:`receivers`)."""
         self._uid = f"django_event_system:{model._meta.label}"
         self._plan: Mapping[ModelAction, tuple[EventDispatcher, ...]] | None = None
+        self._after_save: Mapping[bool, tuple[_Send, ...]] = {True: (), False: ()}
+        """What ``post_save`` dispatches, by ``created``: the plan's sends of ``created`` (or
+        ``updated``), then of ``saved``; valid while :attr:`_plan` is set."""
         self._plan_versions: tuple[tuple[PatternRegistry, int, Interceptors, int], ...] = ()
         self._receivers: set[str] = set()
         self._receivers_lock = threading.Lock()
@@ -188,9 +206,10 @@ class ModelBinding:
             self._receivers.discard(signal)
 
     def _handlers_changed(self) -> None:
-        """A dispatcher's handlers or interceptors changed: connect every receiver again, before
-        the next save, which may dispatch an event that no receiver would otherwise see. That
-        save's plan disconnects again what is still not needed."""
+        """A dispatcher's handlers or interceptors changed: drop the plan, and connect every
+        receiver again, before the next save, which may dispatch an event that no receiver would
+        otherwise see. That save's plan disconnects again what is still not needed."""
+        self._plan = None
         if len(self._receivers) < len(_RECEIVERS) and self.claims:
             with self._receivers_lock:
                 if self.claims:
@@ -220,31 +239,39 @@ class ModelBinding:
         """The dispatchers that get each action's event: those with a handler for it, or with
         something that watches every event (the testing helpers' tap, an ``intercept()``).
 
-        Computed when the registrations or the interceptors of a dispatcher change, and then
-        read by every save: so a save asks once whether anything changed, not once per event.
+        Computed when the registrations or the interceptors of a dispatcher change (their change
+        listener drops it), and then read by every save: so a save asks nothing of the
+        dispatchers, not once per event.
         """
         plan = self._plan
-        for registry, registry_version, interceptors, interceptors_version in self._plan_versions:
-            if registry.version != registry_version or interceptors.version != interceptors_version:
-                break
-        else:
-            if plan is not None:
-                return plan
-        return self._new_plan()
+        if plan is None:
+            plan = self._new_plan()
+        return plan
 
     def _new_plan(self) -> Mapping[ModelAction, tuple[EventDispatcher, ...]]:
         dispatchers = self.dispatchers
         # The versions first: a change made while the plan is computed makes it stale at once.
-        self._plan_versions = tuple(
-            (d.registry, d.registry.version, d.interceptors, d.interceptors.version) for d in dispatchers
-        )
+        versions = tuple((d.registry, d.registry.version, d.interceptors, d.interceptors.version) for d in dispatchers)
+        self._plan_versions = versions
         plan: dict[ModelAction, tuple[EventDispatcher, ...]] = {
             action: tuple(d for d in dispatchers if d.registry.has_handlers(name) or d.interceptors.observed)
             for action, name in self.names.items()
         }
-        self._plan = plan
+        self._after_save = {
+            created: self._sends(plan, "created" if created else "updated") + self._sends(plan, "saved")
+            for created in (True, False)
+        }
+        # Kept only if nothing changed meanwhile; a change from now on drops it (_handlers_changed).
+        self._plan = plan if self._current(versions) else None
         self._trim(plan)
         return plan
+
+    def _sends(self, plan: Mapping[ModelAction, tuple[EventDispatcher, ...]], action: ModelAction) -> tuple[_Send, ...]:
+        name = self.names[action]
+        return tuple(
+            (dispatcher, name, bool(dispatcher.registry.after_commit_registrations()), _wrappers_of(dispatcher, name))
+            for dispatcher in plan[action]
+        )
 
     def _dispatch(
         self, action: ModelAction, targets: tuple[EventDispatcher, ...], instance: Model, using: str | None
@@ -303,12 +330,23 @@ class ModelBinding:
             _changes.saved(instance, created, update_fields)
         if raw:
             return
-        plan = self.targets()
-        action: ModelAction = "created" if created else "updated"
-        if plan[action]:
-            self._dispatch(action, plan[action], instance, using)
-        if plan["saved"]:
-            self._dispatch("saved", plan["saved"], instance, using)
+        if self._plan is None:
+            self._new_plan()
+        for dispatcher, name, held, wrappers in self._after_save[created]:
+            # dispatch_model_event, with what it asks the registry answered by the plan. A
+            # wrapper's after_commit is read now: it may follow the configuration (a queued
+            # handler's does).
+            if save_markers:
+                mark = save_markers.get(type(instance))
+                if mark is not None:
+                    name = mark(name, instance)
+            if not held:
+                for callback in wrappers:
+                    if callback.after_commit:
+                        held = True
+                        break
+            if not (held and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
+                dispatcher.Dispatch(name, instance)
 
     def _post_save_inline(
         self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
