@@ -59,6 +59,34 @@ def test_the_docs_have_django_examples() -> None:
     assert len(blocks("django-settings")) == 1
 
 
+# What each example prints, by the class that names it: the lines its comments show.
+PRINTS: dict[str, list[str]] = {
+    "class ExampleObserver": [
+        "created first as events::db::tests::django::testapp::models::Example::created",
+        "updated renamed",
+        "deleted renamed",
+    ],
+    "class ShipmentObserver": ["created first", "status is now shipped"],
+    "class StatusObserver": ["status: draft -> shipped"],
+    "class BulkItemObserver": [
+        "created ['a', 'b'] keys known: True",
+        "bulk updated 2 items: ('count',)",
+        "updated 1 rows: ('count',)",
+    ],
+    "class ArticleObserver": ["news tags added ['blue', 'red'] reverse: False", "news tags cleared 2"],
+    "class ParcelObserver": ["shipped parcel", "noted fragile"],
+    "class AuditObserver": ["index restored"],
+    "class PostObserver": [
+        "hello-world",
+        "True",
+        "'Hello World' is published; unpublish it first",
+        "True",
+        "created hello-world",
+    ],
+    "class TitleRequired": ["refused: a post needs a title", "0 []"],
+}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("code", blocks("django"), ids=first_line)
 def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,38 +94,9 @@ def test_django_example_runs(code: str, myapp: None, capsys: pytest.CaptureFixtu
     run(code)
     out = capsys.readouterr().out
     assert out
-    if "class ExampleObserver" in code:
-        assert out.splitlines() == [
-            "created first as events::db::tests::django::testapp::models::Example::created",
-            "updated renamed",
-            "deleted renamed",
-        ]
-    if "class ShipmentObserver" in code:
-        assert out.splitlines() == ["created first", "status is now shipped"]
-    if "class StatusObserver" in code:
-        assert out == "status: draft -> shipped\n"
-    if "class BulkItemObserver" in code:
-        assert out.splitlines() == [
-            "created ['a', 'b'] keys known: True",
-            "bulk updated 2 items: ('count',)",
-            "updated 1 rows: ('count',)",
-        ]
-    if "class ArticleObserver" in code:
-        assert out.splitlines() == ["news tags added ['blue', 'red'] reverse: False", "news tags cleared 2"]
-    if "class ParcelObserver" in code:
-        assert out.splitlines() == ["shipped parcel", "noted fragile"]
-    if "class AuditObserver" in code:
-        assert out == "index restored\n"
-    if "class PostObserver" in code:
-        assert out.splitlines() == [
-            "hello-world",
-            "True",
-            "'Hello World' is published; unpublish it first",
-            "True",
-            "created hello-world",
-        ]
-    if "class TitleRequired" in code:
-        assert out.splitlines() == ["refused: a post needs a title", "0 []"]
+    for marker, lines in PRINTS.items():
+        if marker in code:
+            assert out.splitlines() == lines, marker
 
 
 @pytest.mark.django_db(transaction=True)
