@@ -21,6 +21,7 @@ from django_event_system import (
     ModelChanges,
     Observer,
     RegisterSignalsFor,
+    on,
 )
 from django_event_system.django import model_event_name
 
@@ -268,13 +269,124 @@ def test_unregister_stops_the_methods_and_the_model_events(received: list[tuple[
     """After ``unregister()`` the methods are not called, and the model's signals are disconnected."""
     calls: list[tuple[str, str, object]] = []
     observer = make_recording_observer(calls)
-    assert signals.post_save.has_listeners(Example)
+    assert "save_base" in vars(Example)
+    assert "_do_insert" in vars(Example)
+    assert signals.pre_save.has_listeners(Example)
     observer.unregister()
-    assert not signals.post_save.has_listeners(Example)
+    assert "save_base" not in vars(Example)
+    assert "_do_insert" not in vars(Example)
+    assert not signals.pre_save.has_listeners(Example)
     Example.objects.create(name="silent")
     Dispatcher.ClearQueue(timeout=10)
     assert calls == []
     assert received == []
+
+
+# -- saves watched without post_save -------------------------------------------------------------
+
+
+def test_a_save_of_an_observed_model_sends_no_post_save_to_the_package() -> None:
+    """Without inline hooks, the model's wrapped ``save_base`` dispatches its events: Django's
+    ``post_save`` has no receiver of this package for it, so a save does not pay its dispatch."""
+    make_recording_observer([])
+    ours = [key for key, _ in signals.post_save.receivers if str(key[0]).startswith("django_event_system:")]
+    assert ours == []
+    assert not signals.post_save.has_listeners(Example)
+
+
+def test_created_is_whether_the_save_inserted_the_row(drain: Callable[[], None]) -> None:
+    """``created`` is what Django's ``post_save`` says, not ``_state.adding``: a new instance given
+    the key of an existing row updates it, and a loaded instance whose row is gone inserts one."""
+    calls: list[tuple[str, str, object]] = []
+    make_recording_observer(calls)
+    existing = Example.objects.create(name="first")
+    drain()
+    calls.clear()
+    replacement = Example(pk=existing.pk, name="replaced")
+    assert replacement._state.adding
+    replacement.save()
+    drain()
+    assert [method for method, _, _ in calls] == ["creating", "saving", "updated", "saved"]
+    calls.clear()
+    Example.objects.filter(pk=existing.pk).delete()
+    drain()
+    calls.clear()
+    assert not existing._state.adding
+    existing.save()  # no row to update: Django inserts it
+    drain()
+    assert [method for method, _, _ in calls] == ["updating", "saving", "created", "saved"]
+
+
+def test_a_post_save_receiver_that_saves_again_gets_both_saves_right(drain: Callable[[], None]) -> None:
+    """A ``post_save`` receiver that saves the instance again (a common pattern) makes an update
+    inside the create: the inner save is ``updated``, the outer one still ``created``."""
+    calls: list[tuple[str, str, object]] = []
+    make_recording_observer(calls)
+
+    def add_suffix(sender: type[Example], instance: Example, created: bool, **kwargs: object) -> None:
+        if created:
+            instance.name += "!"
+            instance.save(update_fields=["name"])
+
+    signals.post_save.connect(add_suffix, sender=Example, weak=False)
+    try:
+        example = Example.objects.create(name="nested")
+    finally:
+        signals.post_save.disconnect(add_suffix, sender=Example)
+    drain()
+    assert example.name == "nested!"
+    # The inner save's events come first: they are dispatched while the outer save is still
+    # running its post_save receivers.
+    assert [method for method, _, _ in calls] == [
+        "creating",
+        "saving",
+        "updating",
+        "saving",
+        "updated",
+        "saved",
+        "created",
+        "saved",
+    ]
+
+
+def test_instances_of_a_subclass_are_not_the_parent_models_saves(drain: Callable[[], None]) -> None:
+    """A proxy's instances inherit the wrapped ``save_base``, but not its events: as with
+    ``post_save``, whose sender is the proxy, the proxy has its own binding."""
+    calls: list[tuple[str, str, object]] = []
+    make_recording_observer(calls)
+    proxy = ProxyExample.objects.create(name="proxied")
+    proxy.name = "again"
+    proxy.save()
+    drain()
+    assert calls == []
+    assert "_event_system_inserts" not in vars(proxy)
+
+
+def test_inline_hooks_move_the_saves_to_post_save_and_back(drain: Callable[[], None]) -> None:
+    """A model with inline hooks watches its saves with ``post_save`` (the hooks run there); when
+    the hooks go, the wrapped ``save_base`` comes back; each save is dispatched once either way."""
+    calls: list[tuple[str, str, object]] = []
+    make_recording_observer(calls)
+
+    class Hooks(Observer[Example]):
+        observes = Example
+
+        @on("created", inline=True)
+        def mark(self, event_name: str, instance: Example) -> None:
+            calls.append(("inline", event_name, instance))
+
+    assert "save_base" not in vars(Example)
+    assert signals.post_save.has_listeners(Example)
+    Example.objects.create(name="with hooks")
+    drain()
+    assert [method for method, _, _ in calls] == ["inline", "creating", "saving", "created", "saved"]
+    Hooks.unregister()
+    calls.clear()
+    assert "save_base" in vars(Example)
+    assert not signals.post_save.has_listeners(Example)
+    Example.objects.create(name="without")
+    drain()
+    assert [method for method, _, _ in calls] == ["creating", "saving", "created", "saved"]
 
 
 # -- registering once ---------------------------------------------------------------------

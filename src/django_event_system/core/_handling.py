@@ -213,7 +213,7 @@ class Handling:
                     return
             for callback in callbacks:
                 try:
-                    result = callback(name, *args, **kwargs)
+                    result = callback(name, *args, **kwargs) if kwargs else callback(name, *args)
                     if result is not None:
                         settle(result)
                 except BaseException as exc:

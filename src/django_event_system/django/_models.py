@@ -19,7 +19,9 @@ handlers' dispatch check and the commit gate act only on events that have handle
 The receivers follow the plan too: ``pre_save``, ``pre_delete`` and ``post_delete`` are
 disconnected while none of their events can be received (``post_save`` stays, as it also takes
 the change snapshots), so that a model whose handlers only care about creates keeps Django's
-fast deletes. A change to a dispatcher's registrations or interceptors connects them all again
+fast deletes. ``post_save`` is watched without the signal, by the model's wrapped
+``save_base`` (``_watch_saves``), unless the model has inline hooks, whose after-save hooks
+run in the signal's receiver. A change to a dispatcher's registrations or interceptors connects them all again
 at once (a change listener), before the next save, whose plan disconnects what is still not
 needed. A handler registered after a save gets the events of the next one; one registered
 while the queue still holds a save's events does not get those that had no handler when the
@@ -33,10 +35,11 @@ without inline hooks pays one attribute check per receiver call.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import typing
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 from django.db.models import Model, signals
@@ -124,16 +127,22 @@ class ModelBinding:
         self._uid = f"django_event_system:{model._meta.label}"
         self._plan: Mapping[ModelAction, tuple[EventDispatcher, ...]] | None = None
         self._after_save: Mapping[bool, tuple[_Send, ...]] = {True: (), False: ()}
-        """What ``post_save`` dispatches, by ``created``: the plan's sends of ``created`` (or
+        """What the end of a save dispatches, by ``created``: the plan's sends of ``created`` (or
         ``updated``), then of ``saved``; valid while :attr:`_plan` is set."""
         self._plan_versions: tuple[tuple[PatternRegistry, int, Interceptors, int], ...] = ()
         self._receivers: set[str] = set()
         self._receivers_lock = threading.Lock()
+        self._saves_by_signal = False
+        """Whether the after-save path is Django's ``post_save`` (a model with inline hooks) rather
+        than the wrapped ``save_base``; read when the claims change."""
 
     @property
     def receivers(self) -> frozenset[str]:
-        """The signals connected now: ``post_save`` while claimed, and each of ``pre_save``,
-        ``pre_delete`` and ``post_delete`` unless no handler can receive its events."""
+        """The signals watched now: ``post_save`` while claimed, and each of ``pre_save``,
+        ``pre_delete`` and ``post_delete`` unless no handler can receive its events.
+
+        ``post_save`` is watched without Django's signal unless the model has inline hooks: the
+        model's ``save_base`` is wrapped (see ``_watch_saves``), which costs a save less."""
         return frozenset(self._receivers)
 
     def claim(
@@ -173,6 +182,10 @@ class ModelBinding:
         model = self.model
         with self._receivers_lock:
             if self.claims:
+                if "post_save" in self._receivers and bool(self.inline) != self._saves_by_signal:
+                    # Inline hooks came or went: the after-save path changes (see _watch_saves).
+                    self._disconnect("post_save")
+                self._saves_by_signal = bool(self.inline)
                 # Every receiver, until the first save shows which ones some handler needs.
                 for signal in _RECEIVERS:
                     self._connect(signal)
@@ -195,13 +208,18 @@ class ModelBinding:
 
     def _connect(self, signal: str) -> None:
         if signal not in self._receivers:
-            _RECEIVERS[signal].connect(
-                getattr(self, f"_{signal}"), sender=self.model, weak=False, dispatch_uid=f"{self._uid}:{signal}"
-            )
+            if signal == "post_save" and not self.inline:
+                _watch_saves(self)
+            else:
+                _RECEIVERS[signal].connect(
+                    getattr(self, f"_{signal}"), sender=self.model, weak=False, dispatch_uid=f"{self._uid}:{signal}"
+                )
             self._receivers.add(signal)
 
     def _disconnect(self, signal: str) -> None:
         if signal in self._receivers:
+            if signal == "post_save":
+                _unwatch_saves(self.model)  # whichever of the two is in place
             _RECEIVERS[signal].disconnect(sender=self.model, dispatch_uid=f"{self._uid}:{signal}")
             self._receivers.discard(signal)
 
@@ -325,7 +343,17 @@ class ModelBinding:
     ) -> None:
         if self.inline:
             self._post_save_inline(instance, created, raw, using, update_fields)
-            return
+        else:
+            self._saved(instance, created, raw, using, update_fields)
+
+    def _saved(
+        self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
+    ) -> None:
+        """After a save of a model without inline hooks: the snapshot, then the events.
+
+        Called by the model's wrapped ``save_base`` (see :func:`_watch_saves`), or by
+        ``post_save`` while the model has inline hooks and switches to its signal.
+        """
         if self.track_changes:
             _changes.saved(instance, created, update_fields)
         if raw:
@@ -382,6 +410,80 @@ class ModelBinding:
 
     def __repr__(self) -> str:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
+
+
+_ORIGINAL = "__event_system_original__"
+_INSERTS = "_event_system_inserts"
+"""In an instance's ``__dict__``: how many rows its saves inserted (see :func:`_watch_saves`)."""
+
+
+def _watch_saves(binding: ModelBinding) -> None:
+    """Watch the saves of ``binding.model`` without ``post_save``: wrap its ``save_base`` and ``_do_insert``.
+
+    Django's ``post_save`` costs a save its dispatch (the live receivers looked up, the keyword
+    arguments built, the receiver called by keyword), more than the events themselves; the wrapped
+    ``save_base`` calls :meth:`ModelBinding._saved` once the save is complete, where Django sends
+    ``post_save``, with the same arguments: ``created`` is whether the save inserted the model's
+    row, which the wrapped ``_do_insert`` counts (a save that finds no row to update inserts
+    one, and an instance given the key of an existing row updates it). So the model events
+    come after every ``post_save`` receiver of the save has run. Instances of a subclass (a
+    proxy, a child table) go their own way: they have bindings of their own, as they have
+    senders of their own. ``loaddata`` calls ``Model.save_base`` itself, not the model's, and
+    dispatches no event either way (a raw save dispatches none).
+    """
+    model = binding.model
+    current: Any = vars(model).get("save_base")
+    if current is not None and hasattr(current, _ORIGINAL):
+        return
+    save_base_of: Callable[..., None] = model.save_base
+    do_insert_of: Callable[..., Any] = getattr(model, "_do_insert")  # noqa: B009 - private in the stubs
+    after = binding._saved  # pyright: ignore[reportPrivateUsage]
+
+    def save_base(
+        self: Model,
+        raw: bool = False,
+        force_insert: Any = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Collection[str] | None = None,
+    ) -> None:
+        if type(self) is not model:
+            save_base_of(self, raw, force_insert, force_update, using, update_fields)
+            return
+        data = vars(self)
+        inserts = data.get(_INSERTS, 0)
+        save_base_of(self, raw, force_insert, force_update, using, update_fields)
+        # A save made by a post_save receiver of this one counts its own insert, not this one's.
+        after(self, data.get(_INSERTS, 0) != inserts, raw, self._state.db, update_fields)
+
+    def _do_insert(self: Model, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool) -> Any:
+        if type(self) is model:
+            data = vars(self)
+            data[_INSERTS] = data.get(_INSERTS, 0) + 1
+        return do_insert_of(self, manager, using, fields, returning_fields, raw)
+
+    _install(model, "save_base", save_base, save_base_of)
+    _install(model, "_do_insert", _do_insert, do_insert_of)
+
+
+def _install(model: type[Model], name: str, wrapper: Callable[..., Any], original: Callable[..., Any]) -> None:
+    functools.update_wrapper(wrapper, original)
+    # None: the model inherited the method, and unwatching deletes the wrapper.
+    setattr(wrapper, _ORIGINAL, vars(model).get(name))
+    setattr(model, name, wrapper)
+
+
+def _unwatch_saves(model: type[Model]) -> None:
+    """Undo :func:`_watch_saves`."""
+    for name in ("save_base", "_do_insert"):
+        current: Any = vars(model).get(name)
+        if current is None or not hasattr(current, _ORIGINAL):
+            continue
+        original = getattr(current, _ORIGINAL)
+        if original is None:
+            delattr(model, name)
+        else:
+            setattr(model, name, original)
 
 
 _RECEIVERS: Mapping[str, signals.ModelSignal] = {
