@@ -7,10 +7,11 @@ import sys
 import textwrap
 import types
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import signals
+from django.db.models import Model, signals
 from typing_extensions import assert_type
 
 from django_event_system import (
@@ -347,6 +348,31 @@ def test_a_post_save_receiver_that_saves_again_gets_both_saves_right(drain: Call
         "created",
         "saved",
     ]
+
+
+def test_a_models_own_save_base_is_wrapped_and_given_back(drain: Callable[[], None]) -> None:
+    """A model's own ``save_base`` (with an argument of its own) is what the wrapper calls, and
+    what it puts back when the model is no longer observed."""
+    audits: list[bool] = []
+
+    def save_base(self: Example, *args: Any, audit: bool = False, **kwargs: Any) -> None:
+        audits.append(audit)
+        Model.save_base(self, *args, **kwargs)
+
+    setattr(Example, "save_base", save_base)  # noqa: B010 - an override with an argument of its own
+    try:
+        calls: list[tuple[str, str, object]] = []
+        observer = make_recording_observer(calls)
+        assert vars(Example)["save_base"] is not save_base
+        example = Example(name="audited")
+        example.save_base(audit=True)  # type: ignore[call-arg]
+        drain()
+        assert audits == [True]
+        assert [method for method, _, _ in calls] == ["creating", "saving", "created", "saved"]
+        observer.unregister()
+        assert vars(Example)["save_base"] is save_base
+    finally:
+        del Example.save_base
 
 
 def test_instances_of_a_subclass_are_not_the_parent_models_saves(drain: Callable[[], None]) -> None:

@@ -446,13 +446,14 @@ def _watch_saves(binding: ModelBinding) -> None:
         force_update: bool = False,
         using: str | None = None,
         update_fields: Collection[str] | None = None,
+        **kwargs: Any,  # what an override of the model's own may take
     ) -> None:
         if type(self) is not model:
-            save_base_of(self, raw, force_insert, force_update, using, update_fields)
+            save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
             return
         data = vars(self)
         inserts = data.get(_INSERTS, 0)
-        save_base_of(self, raw, force_insert, force_update, using, update_fields)
+        save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
         # A save made by a post_save receiver of this one counts its own insert, not this one's.
         after(self, data.get(_INSERTS, 0) != inserts, raw, self._state.db, update_fields)
 
