@@ -21,9 +21,9 @@ disconnected while none of their events can be received (``post_save`` stays, as
 the change snapshots), so that a model whose handlers only care about creates keeps Django's
 fast deletes. ``post_save`` is watched without the signal, by the model's wrapped
 ``save_base`` (``_watch_saves``), unless the model has inline hooks, whose after-save hooks
-run in the signal's receiver. A change to a dispatcher's registrations or interceptors connects them all again
-at once (a change listener), before the next save, whose plan disconnects what is still not
-needed. A handler registered after a save gets the events of the next one; one registered
+run in the signal's receiver. A change to a dispatcher's registrations or interceptors
+connects them all again at once (a change listener), before the next save, whose plan
+disconnects what is still not needed. A handler registered after a save gets the events of the next one; one registered
 while the queue still holds a save's events does not get those that had no handler when the
 model saved.
 
@@ -351,8 +351,8 @@ class ModelBinding:
     ) -> None:
         """After a save of a model without inline hooks: the snapshot, then the events.
 
-        Called by the model's wrapped ``save_base`` (see :func:`_watch_saves`), or by
-        ``post_save`` while the model has inline hooks and switches to its signal.
+        Called by the model's wrapped ``save_base`` (see :func:`_watch_saves`); the ``post_save``
+        receiver, which only a model with inline hooks has, calls it should the hooks be gone.
         """
         if self.track_changes:
             _changes.saved(instance, created, update_fields)
