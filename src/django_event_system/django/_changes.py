@@ -40,7 +40,6 @@ attributes; per save, one tuple of values and a ``marshal`` call per container v
 from __future__ import annotations
 
 import copy
-import functools
 import marshal
 import operator
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -48,6 +47,8 @@ from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from django.db import models
 from django.db.models import Model
+
+from ._wrapping import is_wrapped, unwrap, wrap
 
 __all__ = ["FieldChange", "ModelChanges", "get_changes", "is_tracked"]
 
@@ -63,7 +64,6 @@ _MARSHAL_VERSION = 2
 """The ``marshal`` format of those bytes: version 2, whose writer keeps no table of the objects it
 has written (3 and later do, to write each shared object once), which a copy made at every save
 does not need; a value that nests too deep for it (a list that contains itself) is deep-copied."""
-_ORIGINAL = "__event_system_original__"
 _BUILDS = "__event_system_builds__"
 
 _SCALAR_FIELDS: frozenset[type[models.Field[Any, Any]]] = frozenset(
@@ -589,8 +589,7 @@ def watch_refreshes(model: type[Model]) -> None:
     Otherwise an instance refreshed after the row changed elsewhere would report that change on
     its next save, and a deferred field loaded on first access would never be listed.
     """
-    current = vars(model).get("refresh_from_db")
-    if current is not None and hasattr(current, _ORIGINAL):
+    if is_wrapped(model, "refresh_from_db"):
         return
     original: Callable[..., None] = model.refresh_from_db
 
@@ -601,22 +600,12 @@ def watch_refreshes(model: type[Model]) -> None:
         if type(self) in _tracked:
             take_snapshot(self, fields)
 
-    functools.update_wrapper(refresh_from_db, original)
-    # None: the model inherited refresh_from_db, and unwatching deletes the wrapper.
-    setattr(refresh_from_db, _ORIGINAL, current)
-    setattr(model, "refresh_from_db", refresh_from_db)  # noqa: B010 - mypy forbids assigning a method
+    wrap(model, "refresh_from_db", refresh_from_db, original)
 
 
 def unwatch_refreshes(model: type[Model]) -> None:
     """Undo :func:`watch_refreshes`."""
-    current = vars(model).get("refresh_from_db")
-    if current is None or not hasattr(current, _ORIGINAL):
-        return
-    original = getattr(current, _ORIGINAL)
-    if original is None:
-        delattr(model, "refresh_from_db")
-    else:
-        setattr(model, "refresh_from_db", original)  # noqa: B010
+    unwrap(model, "refresh_from_db")
 
 
 def track(model: type[Model]) -> None:
@@ -647,8 +636,7 @@ def _watch_loads(model: type[Model]) -> None:
     it costs instances made in code nothing, and a loaded row one call: this one, which does
     the least it can, as it runs for every row.
     """
-    current = vars(model).get("from_db")
-    if current is not None and hasattr(current.__func__, _ORIGINAL):
+    if is_wrapped(model, "from_db"):
         return
     inherited: Callable[..., Model] = model.from_db.__func__  # type: ignore[attr-defined]
     # A wrapper inherited from an observed parent is skipped: one snapshot per row is enough.
@@ -705,19 +693,10 @@ def _watch_loads(model: type[Model]) -> None:
                 instance._event_system_frozen = copies  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
         return instance
 
-    functools.update_wrapper(from_db, inherited)
-    setattr(from_db, _ORIGINAL, current)
     setattr(from_db, _BUILDS, build)
-    setattr(model, "from_db", classmethod(from_db))  # noqa: B010 - mypy forbids assigning a method
+    wrap(model, "from_db", from_db, inherited, as_classmethod=True)
 
 
 def _unwatch_loads(model: type[Model]) -> None:
     """Undo :func:`_watch_loads`."""
-    current = vars(model).get("from_db")
-    if current is None or not hasattr(current.__func__, _ORIGINAL):
-        return
-    original = getattr(current.__func__, _ORIGINAL)
-    if original is None:
-        delattr(model, "from_db")
-    else:
-        setattr(model, "from_db", original)  # noqa: B010
+    unwrap(model, "from_db")

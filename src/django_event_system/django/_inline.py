@@ -25,7 +25,6 @@ extended list (:func:`written_fields`) for the change snapshots.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, cast
@@ -35,6 +34,7 @@ from django.db.models import Model
 from ..core import EventDispatcher, EventSystemError
 from ..core.integration import HandlerWrapper, is_quiet, swallowed
 from ._conditions import Condition
+from ._wrapping import is_wrapped, unwrap, wrap
 
 __all__ = [
     "AFTER_ACTIONS",
@@ -64,8 +64,6 @@ _SAVE_ACTIONS = frozenset({"creating", "updating", "saving"})
 _WRITTEN = "_event_system_written"
 """In an instance's ``__dict__`` between ``pre_save`` and ``post_save``: (the ``update_fields``
 Django was given, the fields to write)."""
-
-_ORIGINAL = "__event_system_original__"
 
 
 class WriteRefused(EventSystemError):  # noqa: N818 - it names what happened to the write, as users raise it
@@ -251,12 +249,10 @@ def _differs(old: object, new: object) -> bool:
 
 def watch_writes(model: type[Model], watched: bool) -> None:
     """Wrap ``model._save_table`` so that a save writes the fields its before-hooks assigned, or undo it."""
-    current = vars(model).get("_save_table")
-    wrapped = current is not None and hasattr(current, _ORIGINAL)
+    wrapped = is_wrapped(model, "_save_table")
     if watched and not wrapped:
         original: Callable[..., bool] = getattr(model, "_save_table")  # noqa: B009 - private in the stubs
 
-        @functools.wraps(original)
         def _save_table(self: Model, *args: Any, **kwargs: Any) -> bool:
             marker: tuple[object, frozenset[str]] | None = vars(self).get(_WRITTEN)
             if marker is not None:
@@ -268,12 +264,6 @@ def watch_writes(model: type[Model], watched: bool) -> None:
                     args = (*args[:5], fields, *args[6:])
             return original(self, *args, **kwargs)
 
-        # None: the model inherited _save_table, and unwatching deletes the wrapper.
-        setattr(_save_table, _ORIGINAL, current)
-        setattr(model, "_save_table", _save_table)  # noqa: B010 - mypy forbids assigning a method
+        wrap(model, "_save_table", _save_table, original)
     elif not watched and wrapped:
-        original_method = getattr(current, _ORIGINAL)
-        if original_method is None:
-            delattr(model, "_save_table")
-        else:
-            setattr(model, "_save_table", original_method)  # noqa: B010
+        unwrap(model, "_save_table")

@@ -35,7 +35,6 @@ without inline hooks pays one attribute check per receiver call.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import typing
@@ -49,6 +48,7 @@ from ..core.integration import HandlerWrapper, Interceptors, dispatch_after_comm
 from . import _changes, _inline, _many_to_many  # pyright: ignore[reportPrivateUsage]
 from ._inline import InlineHook
 from ._transactions import COMMIT_ACTIONS, MODEL_EVENT_PREFIX, dispatch_model_event, save_markers
+from ._wrapping import is_wrapped, unwrap, wrap
 
 __all__ = ["ACTIONS", "ModelAction", "ModelBinding", "bind", "check_model", "model_event_name"]
 
@@ -412,7 +412,6 @@ class ModelBinding:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
 
 
-_ORIGINAL = "__event_system_original__"
 _INSERTS = "_event_system_inserts"
 """In an instance's ``__dict__``: how many rows its saves inserted (see :func:`_watch_saves`)."""
 
@@ -432,8 +431,7 @@ def _watch_saves(binding: ModelBinding) -> None:
     dispatches no event either way (a raw save dispatches none).
     """
     model = binding.model
-    current: Any = vars(model).get("save_base")
-    if current is not None and hasattr(current, _ORIGINAL):
+    if is_wrapped(model, "save_base"):
         return
     save_base_of: Callable[..., None] = model.save_base
     do_insert_of: Callable[..., Any] = getattr(model, "_do_insert")  # noqa: B009 - private in the stubs
@@ -463,28 +461,14 @@ def _watch_saves(binding: ModelBinding) -> None:
             data[_INSERTS] = data.get(_INSERTS, 0) + 1
         return do_insert_of(self, manager, using, fields, returning_fields, raw)
 
-    _install(model, "save_base", save_base, save_base_of)
-    _install(model, "_do_insert", _do_insert, do_insert_of)
-
-
-def _install(model: type[Model], name: str, wrapper: Callable[..., Any], original: Callable[..., Any]) -> None:
-    functools.update_wrapper(wrapper, original)
-    # None: the model inherited the method, and unwatching deletes the wrapper.
-    setattr(wrapper, _ORIGINAL, vars(model).get(name))
-    setattr(model, name, wrapper)
+    wrap(model, "save_base", save_base, save_base_of)
+    wrap(model, "_do_insert", _do_insert, do_insert_of)
 
 
 def _unwatch_saves(model: type[Model]) -> None:
     """Undo :func:`_watch_saves`."""
-    for name in ("save_base", "_do_insert"):
-        current: Any = vars(model).get(name)
-        if current is None or not hasattr(current, _ORIGINAL):
-            continue
-        original = getattr(current, _ORIGINAL)
-        if original is None:
-            delattr(model, name)
-        else:
-            setattr(model, name, original)
+    unwrap(model, "save_base")
+    unwrap(model, "_do_insert")
 
 
 _RECEIVERS: Mapping[str, signals.ModelSignal] = {
