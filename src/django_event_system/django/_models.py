@@ -21,15 +21,15 @@ disconnected while none of their events can be received (``post_save`` stays, as
 the change snapshots), so that a model whose handlers only care about creates keeps Django's
 fast deletes. ``post_save`` is watched without the signal, by the model's wrapped
 ``save_base`` (``_watch_saves``), unless the model has inline hooks, whose after-save hooks
-run in the signal's receiver. A change to a dispatcher's registrations or interceptors
-connects them all again at once (a change listener), before the next save, whose plan
-disconnects what is still not needed. A handler registered after a save gets the events of the next one; one registered
-while the queue still holds a save's events does not get those that had no handler when the
-model saved.
+run in the signal's receiver. A change to a dispatcher's registrations or interceptors connects
+them all again at once (a change listener), before the next save, whose plan disconnects what
+is still not needed. A handler registered after a save gets the events of the next one; one
+registered while the queue still holds a save's events does not get those that had no handler
+when the model saved.
 
 An Observer's inline hooks (``@on("creating", inline=True)``) come with its claim: the binding
-keeps them by action (:attr:`ModelBinding.inline`), keeps connected the receivers they need, and
-its receivers run them (``_inline``) before they dispatch any event of the write. A model
+keeps them by action (:attr:`ModelBinding.inline`), keeps connected the receivers they need,
+and its receivers run them (``_inline``) before they dispatch any event of the write. A model
 without inline hooks pays one attribute check per receiver call.
 """
 
@@ -132,9 +132,6 @@ class ModelBinding:
         self._plan_versions: tuple[tuple[PatternRegistry, int, Interceptors, int], ...] = ()
         self._receivers: set[str] = set()
         self._receivers_lock = threading.Lock()
-        self._saves_by_signal = False
-        """Whether the after-save path is Django's ``post_save`` (a model with inline hooks) rather
-        than the wrapped ``save_base``; read when the claims change."""
 
     @property
     def receivers(self) -> frozenset[str]:
@@ -182,10 +179,9 @@ class ModelBinding:
         model = self.model
         with self._receivers_lock:
             if self.claims:
-                if "post_save" in self._receivers and bool(self.inline) != self._saves_by_signal:
+                if "post_save" in self._receivers and is_wrapped(model, "save_base") == bool(self.inline):
                     # Inline hooks came or went: the after-save path changes (see _watch_saves).
                     self._disconnect("post_save")
-                self._saves_by_signal = bool(self.inline)
                 # Every receiver, until the first save shows which ones some handler needs.
                 for signal in _RECEIVERS:
                     self._connect(signal)
