@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 from django.db.models import Model, signals
 
+import django
 from django_event_system import FieldChange, ModelChanges, Observer, RegisterSignalsFor, get_changes
 
-from .testapp.models import Example, Place, Restaurant, Shouting, Stamped, Unobserved
+from .testapp.models import Example, Place, Rebuilt, Restaurant, Shouting, Stamped, Unobserved
 
 pytestmark = pytest.mark.django_db
 
@@ -265,6 +266,29 @@ def test_from_db_is_wrapped_only_while_tracked() -> None:
     Tracking.unregister()
     assert "from_db" not in vars(Example)
     assert Example.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+
+
+def test_a_model_s_own_from_db_builds_the_rows_of_a_tracked_model(drain: Callable[[], None]) -> None:
+    """The wrapper calls the model's own ``from_db`` with what Django passes (Django 6.1's
+    ``fetch_mode``, nothing on 5.2), and the rows it builds are snapshotted: an in-place change of a
+    JSON value loaded from the row counts."""
+    seen: list[ModelChanges[Rebuilt]] = []
+
+    class RebuiltChanges(Observer[Rebuilt]):
+        observes = Rebuilt
+
+        def updated(self, event_name: str, instance: Rebuilt) -> None:
+            seen.append(self.changes(instance))
+
+    Rebuilt.objects.create(name="row", data={"tags": ["a"]})
+    loaded = Rebuilt.objects.get()
+    assert loaded.built_with == (["fetch_mode"] if django.VERSION >= (6, 1) else [])
+    loaded.data["tags"].append("b")
+    loaded.save()
+    drain()
+    assert [dict(changes) for changes in seen] == [{"data": FieldChange({"tags": ["a"]}, {"tags": ["a", "b"]})}]
+    RebuiltChanges.unregister()
+    assert vars(Rebuilt)["from_db"].__func__.__qualname__ == "Rebuilt.from_db"
 
 
 def test_get_changes_of_an_untracked_model_says_how_to_track_it() -> None:

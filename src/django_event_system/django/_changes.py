@@ -219,6 +219,7 @@ class _Layout:
         "single",
         "size",
         "texts",
+        "whole",
     )
 
     def __init__(self, model: type[Model], fields: Sequence[models.Field[Any, Any]]) -> None:
@@ -236,6 +237,9 @@ class _Layout:
         """Whether the values ``from_db`` builds an instance with are those it keeps: true unless
         a field's attribute is a data descriptor (which may convert what it is given). Then the
         row ``from_db`` receives is the snapshot, as it is: nothing to read, nothing to allocate."""
+        self.whole = self.size if self.direct else -1
+        """The length of a row that is its own snapshot (every field loaded, the layout
+        :attr:`direct`): ``-1``, which no row has, when the layout is not."""
         self.containers = tuple(index for index, field in enumerate(fields) if not _is_scalar(field))
         """The indices of the fields whose values may be containers: the only ones copied."""
         self.single = len(self.containers) == 1
@@ -493,7 +497,20 @@ def saved(instance: Model, created: bool, update_fields: Collection[str] | None)
         values = layout.read(data)
     except KeyError:  # a deferred field
         values = layout.values(data)
-    copies = layout.copies(values) if layout.containers else None
+    copies: Any = None
+    index = layout.only_container
+    if index is not None:
+        # The common case (one field that may hold a container), unrolled: see _copy_one.
+        value: Any = values[index]
+        if type(value) in _MARSHALLED:
+            try:
+                copies = marshal.dumps(value, _MARSHAL_VERSION)
+            except ValueError:
+                copies = copy.deepcopy(value)
+        elif isinstance(value, _MUTABLE):
+            copies = copy.deepcopy(cast("Any", value))
+    elif layout.containers:
+        copies = layout.copies(values)
     if created:
         data[_CHANGES] = _NO_CHANGES
     else:
@@ -641,13 +658,23 @@ def _watch_loads(model: type[Model]) -> None:
     inherited: Callable[..., Model] = model.from_db.__func__  # type: ignore[attr-defined]
     # A wrapper inherited from an observed parent is skipped: one snapshot per row is enough.
     build: Callable[..., Model] = getattr(inherited, _BUILDS, inherited)
-    layouts, tracked, layout_of, dumps, marshalled = _layouts, _tracked, _layout_of, marshal.dumps, _MARSHALLED
+    layouts, tracked, layout_of, mutable = _layouts, _tracked, _layout_of, _MUTABLE
 
     def from_db(
-        cls: type[Model], /, db: str | None, field_names: Collection[str], values: Sequence[Any], **kwargs: Any
+        cls: type[Model],
+        /,
+        db: str | None,
+        field_names: Collection[str],
+        values: Sequence[Any],
+        *,
+        fetch_mode: Any = None,
     ) -> Model:
-        # **kwargs: what Django's own passes on (6.1 added fetch_mode).
-        instance = build(cls, db, field_names, values, **kwargs)
+        # Django's own signature: 6.1 added fetch_mode, which 5.2 never passes. Passed on only
+        # when given, so that a model's own from_db without it still works.
+        if fetch_mode is None:
+            instance = build(cls, db, field_names, values)
+        else:
+            instance = build(cls, db, field_names, values, fetch_mode=fetch_mode)
         # Only tracked models have a layout here, so this one look-up is also the test that
         # ``cls`` is tracked (a subclass of a tracked model may not be).
         layout = layouts.get(cls)
@@ -655,46 +682,46 @@ def _watch_loads(model: type[Model]) -> None:
             if cls not in tracked:
                 return instance
             layout = layout_of(cls)
-        # Attributes set as attributes, not through ``instance.__dict__``: CPython keeps a new
-        # instance's attributes in place until something asks for its ``__dict__``, which then
-        # has to be made; a loaded row need not pay for that.
-        snapshot: Sequence[Any]
-        if layout.direct and len(values) == layout.size and isinstance(values, (list, tuple)):
-            # The row itself (a list made for this instance, or a tuple): nothing to read.
-            snapshot = values
-        else:
-            data = vars(instance)
-            try:
-                snapshot = layout.read(data)
-            except KeyError:  # a deferred field
-                snapshot = layout.values(data)
-        instance._event_system_snapshot = snapshot  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
-        index = layout.only_container
-        if index is not None:
-            # The common case (one JSON field), unrolled: see _copy_one.
-            value: Any = snapshot[index]
+        # Every line here runs for every row: the common case (the whole row loaded, as it is,
+        # and one JSON field, decoded from its text just now) asks as little as it can.
+        if len(values) == layout.whole and isinstance(values, (list, tuple)):
+            # The row itself (a list made for this instance, or a tuple): nothing to read. Set
+            # as an attribute, not through ``instance.__dict__``: CPython keeps a new
+            # instance's attributes in place until something asks for its ``__dict__``.
+            instance._event_system_snapshot = values  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
             texts = layout.only_texts
-            if texts is not None and (last := texts.last) is not None and last[0] is value:
-                texts.last = None  # _Texts.take, unrolled
-                if isinstance(value, _MUTABLE):
-                    instance._event_system_frozen = last[1]  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
-            elif type(value) in marshalled:
-                frozen: Any
-                try:
-                    frozen = dumps(value, _MARSHAL_VERSION)
-                except ValueError:
-                    frozen = copy.deepcopy(value)
-                instance._event_system_frozen = frozen  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
-            elif isinstance(value, _MUTABLE):
-                instance._event_system_frozen = copy.deepcopy(value)  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType]
-        elif layout.containers:
-            copies = layout.loaded_copies(snapshot)
-            if copies is not None:
-                instance._event_system_frozen = copies  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+            if texts is not None:
+                last = texts.last
+                if last is not None and last[0] is values[layout.containers[0]]:
+                    texts.last = None  # _Texts.take, unrolled
+                    if isinstance(last[0], mutable):
+                        instance._event_system_frozen = last[1]  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+                    return instance
+            elif not layout.containers:
+                return instance
+        _loaded(instance, values, layout)
         return instance
 
     setattr(from_db, _BUILDS, build)
     wrap(model, "from_db", from_db, inherited, as_classmethod=True)
+
+
+def _loaded(instance: Model, values: Sequence[Any], layout: _Layout) -> None:
+    """The snapshot of a row loaded, in every case (``from_db``'s common one is unrolled there)."""
+    snapshot: Sequence[Any]
+    if len(values) == layout.whole and isinstance(values, (list, tuple)):
+        snapshot = values
+    else:
+        data = vars(instance)
+        try:
+            snapshot = layout.read(data)
+        except KeyError:  # a deferred field
+            snapshot = layout.values(data)
+    instance._event_system_snapshot = snapshot  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
+    if layout.containers:
+        copies = layout.loaded_copies(snapshot)
+        if copies is not None:
+            instance._event_system_frozen = copies[0] if layout.single else copies  # type: ignore[attr-defined] # pyright: ignore[reportAttributeAccessIssue]
 
 
 def _unwatch_loads(model: type[Model]) -> None:

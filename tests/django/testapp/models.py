@@ -101,6 +101,25 @@ class Shouting(models.Model):
     count = models.IntegerField(default=0)
 
 
+class Rebuilt(models.Model):
+    """A model with a ``from_db`` of its own, which records what Django passed it."""
+
+    name = models.CharField(max_length=50)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        required_db_features = ("supports_json_field",)
+
+    built_with: list[str]
+    """The names of the keyword arguments ``from_db`` was given for this row."""
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Rebuilt:
+        instance: Rebuilt = super().from_db(db, field_names, values, **kwargs)
+        instance.built_with = sorted(kwargs)
+        return instance
+
+
 class UUIDExample(models.Model):
     """A model whose primary key has a default: ``pk`` is set before the first save."""
 
