@@ -286,6 +286,66 @@ def test_a_handler_after_commit_is_asked_at_each_save(bus: EventDispatcher) -> N
     assert switch.seen == ["at once", "after the commit"]
 
 
+class _Waiting(HandlerWrapper):
+    """A handler that waits for the commit and counts how often it is asked whether it does."""
+
+    __slots__ = ("asked", "seen")
+
+    def __init__(self) -> None:
+        super().__init__(self, "tests:waiting")
+        self.asked = 0
+        self.seen: list[str] = []
+
+    @property
+    def after_commit(self) -> bool:
+        self.asked += 1
+        return True
+
+    def __call__(self, name: str, /, *args: object, **kwargs: object) -> object:
+        instance = args[0]
+        assert isinstance(instance, Example)
+        self.seen.append(instance.name)
+        return None
+
+
+class _Fixed(_Waiting):
+    """The same, saying that its ``after_commit`` never changes."""
+
+    __slots__ = ()
+
+    fixed_after_commit = True
+
+
+def _asked_per_saves(bus: EventDispatcher, handler: _Waiting, saves: int) -> int:
+    """How often ``handler`` is asked about the commit over ``saves`` creates in a transaction
+    (after a first save has made the plan); each create reaches it after the commit."""
+    registration = bus.RegisterHandler(f"{EXAMPLE}::created", handler)
+    with transaction.atomic():
+        Example.objects.create(name="plan")
+    bus.ClearQueue(timeout=10)
+    before = handler.asked
+    with transaction.atomic():
+        for number in range(saves):
+            Example.objects.create(name=f"save {number}")
+        bus.ClearQueue(timeout=10)
+        assert handler.seen == ["plan"]  # held until the commit
+    bus.ClearQueue(timeout=10)
+    assert handler.seen == ["plan", *(f"save {number}" for number in range(saves))]
+    registration.cancel()
+    return handler.asked - before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fixed_after_commit_is_asked_when_the_plan_is_made(bus: EventDispatcher) -> None:
+    """A wrapper whose ``after_commit`` is fixed is asked when the plan is made, not again at each
+    save as another wrapper is (the commit gate, which holds the event, asks both alike), and its
+    events still wait for the commit."""
+    RegisterSignalsFor(Example, dispatcher=bus)
+    changing = _asked_per_saves(bus, _Waiting(), 3)
+    fixed = _asked_per_saves(bus, _Fixed(), 3)
+    assert fixed == changing - 3
+
+
 def test_each_dispatcher_dispatches_only_what_its_own_handlers_receive(
     bus: EventDispatcher,
     drain: Callable[[], None],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from types import MethodType
+from typing import ClassVar
 
 from ._errors import InvalidHandlerError
 
@@ -41,6 +42,11 @@ class HandlerWrapper:
     """
 
     __slots__ = ("__weakref__", "description", "target")
+
+    fixed_after_commit: ClassVar[bool] = False
+    """Whether :attr:`after_commit` of a wrapper of this class never changes once it is made, so
+    that an adapter may read it once, when the handlers of a name are resolved, rather than at
+    every dispatch. False unless a subclass says so: it may follow the configuration."""
 
     def __init__(self, target: object, description: str | None = None) -> None:
         self.target: object = target

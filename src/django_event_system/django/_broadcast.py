@@ -218,6 +218,8 @@ class _EventBroadcast(HandlerWrapper):
 
     __slots__ = ()
 
+    fixed_after_commit = True
+
     def __init__(self, cls: type[Event]) -> None:
         super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.broadcast_on")
 
@@ -246,6 +248,8 @@ class _ObserverBroadcast(HandlerWrapper):
     """The after-commit handler that broadcasts one model event for an Observer."""
 
     __slots__ = ("action", "observer")
+
+    fixed_after_commit = True
 
     def __init__(self, observer: _BroadcastingObserver, action: ModelAction) -> None:
         cls = type(observer)

@@ -98,15 +98,24 @@ def check_model(model: object) -> str | None:
 
 
 _Send = tuple[EventDispatcher, str, bool, tuple[HandlerWrapper, ...]]
-"""A model event that a binding's plan dispatches (``post_save``): the dispatcher,
-the name, whether the dispatcher had after-commit registrations, and the handlers of the name
-that are wrappers (whose ``after_commit`` may hold the event), all as they were when the plan was
-made; a change to the registrations drops the plan."""
+"""A model event that a binding's plan dispatches (``post_save``): the dispatcher, the name,
+whether the commit gate may hold it (the dispatcher had after-commit registrations, or a handler
+of the name is a wrapper whose ``after_commit`` is fixed and true), and the handlers of the name
+that are wrappers whose ``after_commit`` may change (read at each save), all as they were when
+the plan was made; a change to the registrations drops the plan."""
 
 
-def _wrappers_of(dispatcher: EventDispatcher, name: str) -> tuple[HandlerWrapper, ...]:
-    """The handlers of ``name`` on ``dispatcher`` that are wrappers: the only ones that may wait for a commit."""
-    return tuple(callback for callback in dispatcher.registry.resolve(name) if isinstance(callback, HandlerWrapper))
+def _send(dispatcher: EventDispatcher, name: str) -> _Send:
+    """How the end of a save dispatches ``name`` to ``dispatcher`` (see :data:`_Send`)."""
+    held = bool(dispatcher.registry.after_commit_registrations())
+    wrappers: list[HandlerWrapper] = []
+    for callback in dispatcher.registry.resolve(name):
+        if isinstance(callback, HandlerWrapper):
+            if not callback.fixed_after_commit:
+                wrappers.append(callback)
+            elif callback.after_commit:
+                held = True
+    return dispatcher, name, held, () if held else tuple(wrappers)
 
 
 class ModelBinding:
@@ -282,10 +291,7 @@ class ModelBinding:
 
     def _sends(self, plan: Mapping[ModelAction, tuple[EventDispatcher, ...]], action: ModelAction) -> tuple[_Send, ...]:
         name = self.names[action]
-        return tuple(
-            (dispatcher, name, bool(dispatcher.registry.after_commit_registrations()), _wrappers_of(dispatcher, name))
-            for dispatcher in plan[action]
-        )
+        return tuple(_send(dispatcher, name) for dispatcher in plan[action])
 
     def _dispatch(
         self, action: ModelAction, targets: tuple[EventDispatcher, ...], instance: Model, using: str | None
@@ -447,7 +453,10 @@ def _watch_saves(binding: ModelBinding) -> None:
             return
         data = vars(self)
         inserts = data.get(_INSERTS, 0)
-        save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
+        if kwargs:
+            save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
+        else:  # Django's own save_base takes no more: a plain call costs a save less
+            save_base_of(self, raw, force_insert, force_update, using, update_fields)
         # A save made by a post_save receiver of this one counts its own insert, not this one's.
         after(self, data.get(_INSERTS, 0) != inserts, raw, self._state.db, update_fields)
 

@@ -369,6 +369,8 @@ class _ObserverCall(HandlerWrapper):
 
     __slots__ = ("_after_commit", "action", "condition", "method", "observer", "queued")
 
+    fixed_after_commit = True  # the handler's, set when the Observer registers
+
     def __init__(self, observer: Observer[Any], handler: _Handler, *, queued: bool) -> None:
         cls = type(observer)
         super().__init__(cls, f"{cls.__module__}:{cls.__qualname__}.{handler.method}")
