@@ -24,7 +24,7 @@ from django_event_system import (
     RegisterSignalsFor,
     on,
 )
-from django_event_system.django import model_event_name
+from django_event_system.django import _models, model_event_name
 
 from .testapp.models import AbstractThing, Example, Place, ProxyExample, Restaurant, UUIDExample
 
@@ -413,6 +413,23 @@ def test_inline_hooks_move_the_saves_to_post_save_and_back(drain: Callable[[], N
     Example.objects.create(name="without")
     drain()
     assert [method for method, _, _ in calls] == ["creating", "saving", "created", "saved"]
+
+
+def test_a_save_that_reaches_post_save_after_the_hooks_went_is_dispatched(drain: Callable[[], None]) -> None:
+    """A save whose ``post_save`` comes while the last inline hooks go, before the model's
+    ``save_base`` is wrapped again, still dispatches its events, once, and runs no hook."""
+    calls: list[tuple[str, str, object]] = []
+    make_recording_observer(calls)
+    example = Example(name="caught")
+    example.save_base(raw=True)  # the row, without events
+    binding = _models.bind(Example)
+    assert not binding.inline
+    binding._post_save(Example, example, created=False, update_fields=None)
+    drain()
+    assert [(method, name) for method, name, _ in calls] == [
+        ("updated", model_event_name(Example, "updated")),
+        ("saved", model_event_name(Example, "saved")),
+    ]
 
 
 # -- registering once ---------------------------------------------------------------------

@@ -214,7 +214,7 @@ class ModelBinding:
     def _connect(self, signal: str) -> None:
         if signal not in self._receivers:
             if signal == "post_save" and not self.inline:
-                _watch_saves(self)
+                self._watch_saves()
             else:
                 _RECEIVERS[signal].connect(
                     getattr(self, f"_{signal}"), sender=self.model, weak=False, dispatch_uid=f"{self._uid}:{signal}"
@@ -343,46 +343,10 @@ class ModelBinding:
         update_fields: Collection[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if self.inline:
-            self._post_save_inline(instance, created, raw, using, update_fields)
-        else:
-            self._saved(instance, created, raw, using, update_fields)
-
-    def _saved(
-        self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
-    ) -> None:
-        """After a save of a model without inline hooks: the snapshot, then the events.
-
-        Called by the model's wrapped ``save_base`` (see :func:`_watch_saves`); the ``post_save``
-        receiver, which only a model with inline hooks has, calls it should the hooks be gone.
-        """
-        if self.track_changes:
-            _changes.saved(instance, created, update_fields)
-        if raw:
-            return
-        if self._plan is None:
-            self._new_plan()
-        for dispatcher, name, held, wrappers in self._after_save[created]:
-            # dispatch_model_event, with what it asks the registry answered by the plan. A
-            # wrapper's after_commit is read now: it may follow the configuration (a queued
-            # handler's does).
-            if save_markers:
-                mark = save_markers.get(type(instance))
-                if mark is not None:
-                    name = mark(name, instance)
-            if not held:
-                for callback in wrappers:
-                    if callback.after_commit:
-                        held = True
-                        break
-            if not (held and dispatch_after_commit(dispatcher, name, (instance,), using=using)):
-                dispatcher.Dispatch(name, instance)
-
-    def _post_save_inline(
-        self, instance: Model, created: bool, raw: bool, using: str | None, update_fields: Collection[str] | None
-    ) -> None:
-        """``_post_save`` of a model with inline hooks: the fields they added to ``update_fields``
-        count as written, and the after-save hooks run before the events are dispatched."""
+        """``post_save`` of a model with inline hooks (the others watch their saves without it,
+        see :meth:`_watch_saves`): the fields the hooks added to ``update_fields`` count as
+        written, and the after-save hooks run before the events are dispatched. A save that
+        comes while the last hooks go, before the model's ``save_base`` is wrapped, runs none."""
         update_fields = _inline.written_fields(instance, update_fields)
         if self.track_changes:
             _changes.saved(instance, created, update_fields)
@@ -390,7 +354,9 @@ class ModelBinding:
             return
         plan = self.targets()
         action: ModelAction = "created" if created else "updated"
-        _inline.after_save(self.inline, self.names, action, instance)
+        inline = self.inline
+        if inline:
+            _inline.after_save(inline, self.names, action, instance)
         if plan[action]:
             self._dispatch(action, plan[action], instance, using)
         if plan["saved"]:
@@ -410,68 +376,89 @@ class ModelBinding:
         if targets:
             self._dispatch("deleted", targets, instance, using)
 
+    def _watch_saves(self) -> None:
+        """Watch the saves of the model without ``post_save``: wrap its ``save_base`` and ``_do_insert``.
+
+        Django's ``post_save`` costs a save its dispatch (the live receivers looked up, the
+        keyword arguments built, the receiver called by keyword), more than the events
+        themselves. The wrapped ``save_base`` ends the save itself, where Django sends
+        ``post_save`` and with what it sends: the snapshot, then the events. ``created`` is
+        whether the save inserted the model's row, which the wrapped ``_do_insert`` counts (a
+        save that finds no row to update inserts one, and an instance given the key of an
+        existing row updates it). So the model events come after every ``post_save`` receiver
+        of the save has run. Instances of a subclass (a proxy, a child table) go their own way:
+        they have bindings of their own, as they have senders of their own. ``loaddata`` calls
+        ``Model.save_base`` itself, not the model's, and dispatches no event either way (a raw
+        save dispatches none). The body runs at every save, so it is written out here, with what
+        ``dispatch_model_event`` asks the registry answered by the plan.
+        """
+        model = self.model
+        if is_wrapped(model, "save_base"):
+            return
+        save_base_of: Callable[..., None] = model.save_base
+        do_insert_of: Callable[..., Any] = getattr(model, "_do_insert")  # noqa: B009 - private in the stubs
+        binding, snapshot = self, _changes.saved
+
+        def save_base(
+            self: Model,
+            raw: bool = False,
+            force_insert: Any = False,
+            force_update: bool = False,
+            using: str | None = None,
+            update_fields: Collection[str] | None = None,
+            **kwargs: Any,  # what an override of the model's own may take
+        ) -> None:
+            if type(self) is not model:
+                save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
+                return
+            data = vars(self)
+            inserts = data.get(_INSERTS, 0)
+            if kwargs:
+                save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
+            else:  # Django's own save_base takes no more: a plain call costs a save less
+                save_base_of(self, raw, force_insert, force_update, using, update_fields)
+            # A save made by a post_save receiver of this one counts its own insert, not this one's.
+            created = data.get(_INSERTS, 0) != inserts
+            if binding.track_changes:
+                snapshot(self, created, update_fields)
+            if raw:
+                return
+            if binding._plan is None:
+                binding._new_plan()
+            for dispatcher, name, held, wrappers in binding._after_save[created]:
+                # A wrapper's after_commit that may change is read now: a queued handler's
+                # follows the configuration.
+                if save_markers:
+                    mark = save_markers.get(model)
+                    if mark is not None:
+                        name = mark(name, self)
+                if not held:
+                    for callback in wrappers:
+                        if callback.after_commit:
+                            held = True
+                            break
+                if not (held and dispatch_after_commit(dispatcher, name, (self,), using=self._state.db)):
+                    dispatcher.Dispatch(name, self)
+
+        def _do_insert(self: Model, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool) -> Any:
+            if type(self) is model:
+                data = vars(self)
+                data[_INSERTS] = data.get(_INSERTS, 0) + 1
+            return do_insert_of(self, manager, using, fields, returning_fields, raw)
+
+        wrap(model, "save_base", save_base, save_base_of)
+        wrap(model, "_do_insert", _do_insert, do_insert_of)
+
     def __repr__(self) -> str:
         return f"<ModelBinding {self.model._meta.label} claims={len(self.claims)}>"
 
 
 _INSERTS = "_event_system_inserts"
-"""In an instance's ``__dict__``: how many rows its saves inserted (see :func:`_watch_saves`)."""
-
-
-def _watch_saves(binding: ModelBinding) -> None:
-    """Watch the saves of ``binding.model`` without ``post_save``: wrap its ``save_base`` and ``_do_insert``.
-
-    Django's ``post_save`` costs a save its dispatch (the live receivers looked up, the keyword
-    arguments built, the receiver called by keyword), more than the events themselves; the wrapped
-    ``save_base`` calls :meth:`ModelBinding._saved` once the save is complete, where Django sends
-    ``post_save``, with the same arguments: ``created`` is whether the save inserted the model's
-    row, which the wrapped ``_do_insert`` counts (a save that finds no row to update inserts
-    one, and an instance given the key of an existing row updates it). So the model events
-    come after every ``post_save`` receiver of the save has run. Instances of a subclass (a
-    proxy, a child table) go their own way: they have bindings of their own, as they have
-    senders of their own. ``loaddata`` calls ``Model.save_base`` itself, not the model's, and
-    dispatches no event either way (a raw save dispatches none).
-    """
-    model = binding.model
-    if is_wrapped(model, "save_base"):
-        return
-    save_base_of: Callable[..., None] = model.save_base
-    do_insert_of: Callable[..., Any] = getattr(model, "_do_insert")  # noqa: B009 - private in the stubs
-    after = binding._saved  # pyright: ignore[reportPrivateUsage]
-
-    def save_base(
-        self: Model,
-        raw: bool = False,
-        force_insert: Any = False,
-        force_update: bool = False,
-        using: str | None = None,
-        update_fields: Collection[str] | None = None,
-        **kwargs: Any,  # what an override of the model's own may take
-    ) -> None:
-        if type(self) is not model:
-            save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
-            return
-        data = vars(self)
-        inserts = data.get(_INSERTS, 0)
-        if kwargs:
-            save_base_of(self, raw, force_insert, force_update, using, update_fields, **kwargs)
-        else:  # Django's own save_base takes no more: a plain call costs a save less
-            save_base_of(self, raw, force_insert, force_update, using, update_fields)
-        # A save made by a post_save receiver of this one counts its own insert, not this one's.
-        after(self, data.get(_INSERTS, 0) != inserts, raw, self._state.db, update_fields)
-
-    def _do_insert(self: Model, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool) -> Any:
-        if type(self) is model:
-            data = vars(self)
-            data[_INSERTS] = data.get(_INSERTS, 0) + 1
-        return do_insert_of(self, manager, using, fields, returning_fields, raw)
-
-    wrap(model, "save_base", save_base, save_base_of)
-    wrap(model, "_do_insert", _do_insert, do_insert_of)
+"""In an instance's ``__dict__``: how many rows its saves inserted (see :meth:`ModelBinding._watch_saves`)."""
 
 
 def _unwatch_saves(model: type[Model]) -> None:
-    """Undo :func:`_watch_saves`."""
+    """Undo :meth:`ModelBinding._watch_saves`."""
     unwrap(model, "save_base")
     unwrap(model, "_do_insert")
 
