@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import copy
 import decimal
+import json
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models.fields.json import KeyTransform
 
 from django_event_system import FieldChange, ModelChanges, Observer, get_changes
 from django_event_system.django import _changes
@@ -193,6 +195,47 @@ def test_a_loaded_json_value_is_frozen_as_the_text_the_database_returned(alias: 
     loaded.save(using=alias)
     drain()
     assert dict(seen[0]) == {"data": FieldChange({"tags": ["a"], "n": 1}, {"tags": ["a", "b"], "n": 1})}
+
+
+class _Decimals(json.JSONDecoder):
+    """A decoder of the field's own: floats as Decimals."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(parse_float=decimal.Decimal, **kwargs)
+
+
+@pytest.mark.parametrize("decoder", [None, _Decimals])
+def test_the_converter_that_keeps_texts_decodes_as_django_s_does(
+    decoder: type[json.JSONDecoder] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wrapped converter of a tracked JSON field returns what ``JSONField.from_db_value``
+    returns, for every kind of value a database gives it, with the field's own decoder, and keeps
+    the text of what it decoded (only that)."""
+    observe_updates([])
+    field = Example._meta.get_field("data")
+    monkeypatch.setattr(field, "decoder", decoder)
+    convert: Any = getattr(field, "from_db_value")  # noqa: B009 - the wrapped converter
+    key = KeyTransform("n", "data")
+    texts = _changes._texts[cast("models.Field[Any, Any]", field)]
+    for value, expression in [
+        ('{"n": 1.5, "tags": ["a"]}', None),
+        ('"a string"', None),
+        ("not JSON", None),
+        (None, None),
+        (7, key),  # SQLite extracts a key's value in its SQL type
+        ("[1, 2]", key),
+    ]:
+        texts.last = None
+        expected = models.JSONField.from_db_value(field, value, expression, None)  # type: ignore[arg-type]
+        found = convert(value, expression, None)
+        assert found == expected, value
+        assert type(found) is type(expected), value
+        kept: Any = texts.last
+        if value == "not JSON" or type(value) is not str:
+            assert kept is None, value
+        else:
+            assert kept == (found, value)
+            assert kept[0] is found
 
 
 @pytest.mark.django_db
