@@ -211,7 +211,6 @@ class _Layout:
         "attnames",
         "containers",
         "copies",
-        "direct",
         "fields",
         "names",
         "only_container",
@@ -234,13 +233,12 @@ class _Layout:
             self.read = lambda data: (data[only],)
         else:
             self.read = operator.itemgetter(*self.attnames)
-        self.direct = not any(_converts_on_set(model, attname) for attname in self.attnames)
-        """Whether the values ``from_db`` builds an instance with are those it keeps: true unless
-        a field's attribute is a data descriptor (which may convert what it is given). Then the
-        row ``from_db`` receives is the snapshot, as it is: nothing to read, nothing to allocate."""
-        self.whole = self.size if self.direct else -1
-        """The length of a row that is its own snapshot (every field loaded, the layout
-        :attr:`direct`): ``-1``, which no row has, when the layout is not."""
+        direct = not any(_converts_on_set(model, attname) for attname in self.attnames)
+        self.whole = self.size if direct else -1
+        """The length of a row that ``from_db`` keeps as its snapshot, as it is (nothing to read,
+        nothing to allocate): every field loaded, and the values the instance is built with are
+        those it keeps, unless a field's attribute is a data descriptor (which may convert what
+        it is given), when it is ``-1``, which no row has."""
         self.containers = tuple(index for index, field in enumerate(fields) if not _is_scalar(field))
         """The indices of the fields whose values may be containers: the only ones copied."""
         self.single = len(self.containers) == 1
