@@ -502,20 +502,7 @@ def saved(instance: Model, created: bool, update_fields: Collection[str] | None)
         values = layout.read(data)
     except KeyError:  # a deferred field
         values = layout.values(data)
-    copies: Any = None
-    index = layout.only_container
-    if index is not None:
-        # The common case (one field that may hold a container), unrolled: see _copy_one.
-        value: Any = values[index]
-        if type(value) in _MARSHALLED:
-            try:
-                copies = marshal.dumps(value, _MARSHAL_VERSION)
-            except ValueError:
-                copies = copy.deepcopy(value)
-        elif isinstance(value, _MUTABLE):
-            copies = copy.deepcopy(cast("Any", value))
-    elif layout.containers:
-        copies = layout.copies(values)
+    copies = layout.copies(values) if layout.containers else None
     if created:
         data[_CHANGES] = _NO_CHANGES
     else:
