@@ -29,6 +29,7 @@ def test_interceptors_run_by_stage_then_arrival() -> None:
     dispatcher.interceptors.add(Spy(seen, "check").check, Stage.CHECK)
     dispatcher.Dispatch("interception::order")
     assert seen == ["check", "hold", "observe-1", "observe-2"]
+    dispatcher.ClearQueue(timeout=10)  # nothing left queued for a later test's hub turn to deliver
 
 
 def test_an_interceptor_that_takes_the_event_stops_the_rest_and_the_delivery() -> None:
