@@ -45,6 +45,16 @@ class Unobserved(_Fields):
     objects: ClassVar[models.Manager[Unobserved]] = models.Manager()
 
 
+class UnobservedAgain(_Fields):
+    """Nothing watches it either: the same model as :class:`Unobserved` with a table of its own, whose
+    ratio to it is what the run's noise alone makes of two identical variants."""
+
+    class Meta(_Fields.Meta):
+        db_table = "bench_a"
+
+    objects: ClassVar[models.Manager[UnobservedAgain]] = models.Manager()
+
+
 class WithReceiver(_Fields):
     """A ``post_save`` receiver that does nothing but count."""
 

@@ -5,6 +5,8 @@ SQLite in memory, the same model (a ``CharField``, an ``IntegerField`` and a ``J
 each variant, each with its own table:
 
 ``unobserved``   nothing watches it: the baseline of every ratio;
+``again``        the same again, with a table of its own: its ratio to the first is what the
+                 run's noise alone makes of two identical variants;
 ``receiver``     a ``post_save`` receiver that does nothing;
 ``observer``     an Observer of this package with ``created`` and ``updated`` (changes tracked);
 ``untracked``    the same Observer with ``track_changes = False``;
@@ -24,6 +26,8 @@ for each kind of measurement, each variant times:
 Each figure is the median over the rounds, per save or per 1,000 rows; each ratio is the median
 over the rounds of the variant's figure divided by the unobserved model's in the same round.
 Goals: an observed save at most 1.08x an unobserved one, loading observed rows at most 1.15x.
+The results also give the ``again`` variant's ratios: how far from 1.00x the run's noise puts two
+identical models, and so how close to a goal a figure can be and still be told from it.
 Writes ``benchmarks/models_results.md`` unless ``--quick`` (which prints the table only) or given
 ``--output``.
 """
@@ -99,6 +103,7 @@ def variants() -> list[Variant]:
 
     found = [
         Variant("unobserved", "Unobserved", w.Unobserved, None),
+        Variant("again", "Unobserved again, a table of its own (the run's noise)", w.UnobservedAgain, None),
         Variant("receiver", "A no-op `post_save` receiver", w.WithReceiver, ("receiver", "receiver")),
         Variant(
             "observer",
@@ -234,7 +239,17 @@ def goal_lines(found: list[Variant]) -> list[str]:
         f"- Observed save, create: {create:.2f}x ({verdict(create, SAVE_GOAL)}); update: {update:.2f}x "
         f"({verdict(update, SAVE_GOAL)})",
         f"- Loading observed rows: {load:.2f}x ({verdict(load, LOAD_GOAL)})",
+        *noise_lines(found),
     ]
+
+
+def noise_lines(found: list[Variant]) -> list[str]:
+    """What the run's noise makes of two identical variants: the unobserved model against itself."""
+    again = next((v for v in found if v.key == "again"), None)
+    if again is None:
+        return []
+    figures = ", ".join(f"{kind} {again.ratio(kind, found[0]):.3f}x" for kind in KINDS)
+    return [f"- The run's noise, the unobserved model against itself (a table of its own): {figures}"]
 
 
 def machine() -> str:
