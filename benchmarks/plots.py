@@ -56,6 +56,7 @@ def short(variant: str) -> str:
     """A variant's name without Markdown, short enough for an axis."""
     plain = variant.replace("`", "").replace("This package: ", "").replace("This package, ", "Observer, ")
     plain = plain.replace(" (synchronous)", "").replace(" (reference)", "")
+    plain = plain.replace(", a table of its own (the run's noise)", " (the noise)")
     return plain.replace("… the same Observer, ", "Observer, ").split(":")[0]
 
 
