@@ -245,9 +245,7 @@ def goal_lines(found: list[Variant]) -> list[str]:
 
 def noise_lines(found: list[Variant]) -> list[str]:
     """What the run's noise makes of two identical variants: the unobserved model against itself."""
-    again = next((v for v in found if v.key == "again"), None)
-    if again is None:
-        return []
+    again = next(v for v in found if v.key == "again")
     figures = ", ".join(f"{kind} {again.ratio(kind, found[0]):.3f}x" for kind in KINDS)
     return [f"- The run's noise, the unobserved model against itself (a table of its own): {figures}"]
 
